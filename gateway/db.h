@@ -1,0 +1,59 @@
+/*
+ * db: the PostgreSQL connection, statements and schema migrations.
+ *
+ * db_connect() opens one connection with the configured timeouts.
+ * db_exec() runs one statement with text parameters and turns a failure
+ * into a GError whose code says whether retrying can help: EX_TEMPFAIL for
+ * connection loss, timeouts, lack of resources, serialisation failures and
+ * anything unknown; EX_SOFTWARE for statements PostgreSQL refused as wrong
+ * (our bug).  db_migrate() applies the numbered files of sql/ embedded in
+ * the binary.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <libpq-fe.h>
+
+#include <glib.h>
+
+struct db_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+/* The migrations, in order, ending with a NULL name (sql_embed.c). */
+extern const struct db_migration db_migrations[];
+
+/* db_connect: a connection to cfg.database, or NULL with err set
+ * (EX_TEMPFAIL). */
+PGconn *db_connect(GError **err);
+
+/* db_exec: run sql with n text parameters (NULL for SQL NULL).  Returns a
+ * result with status COMMAND_OK or TUPLES_OK (PQclear() it), or NULL with
+ * err set. */
+PGresult *db_exec(PGconn *conn, const char *sql, int n,
+		  const char *const *params, GError **err);
+
+/* db_exec_bin: like db_exec, with lengths and formats per parameter
+ * (1 = binary), for bytea values. */
+PGresult *db_exec_bin(PGconn *conn, const char *sql, int n,
+		      const char *const *params, const int *lengths,
+		      const int *formats, GError **err);
+
+/* db_command: run one or more statements without parameters whose result
+ * is not needed.
+ * Returns 0 or -1. */
+int db_command(PGconn *conn, const char *sql, GError **err);
+
+/* db_migrate: apply each pending migration in a transaction of its own,
+ * under an advisory lock, recording it in gateway.schema_version.  Safe to
+ * run twice and concurrently.  Returns how many were applied, or -1.
+ * Logs one line per migration applied. */
+int db_migrate(PGconn *conn, GError **err);
+
+/* db_schema_version: the highest applied version, 0 for none, -1 on
+ * error. */
+int db_schema_version(PGconn *conn, GError **err);
+
+#endif

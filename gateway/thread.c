@@ -1,0 +1,214 @@
+/*
+ * thread: subject keys and thread resolution (see thread.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "thread.h"
+
+static gsize strip_prefix(const char *s, int *reply);
+
+/* Reply prefixes in the languages members write in, and forward ones. */
+static const char *const reply_words[] = {"re", "aw", "antw", "antwort",
+					  "sv", "vs", "r", "rif", "res",
+					  "odp", "ynt", NULL};
+static const char *const forward_words[] = {"fwd", "fw", "wg", "tr", "enc",
+					    "rv", "doorst", NULL};
+
+/*
+ * strip_prefix: the length of one leading prefix of s ("Re: ", "AW:",
+ * "Re[2]: ", "[tag] "), 0 when s starts with none.  Sets *reply for a
+ * reply prefix.
+ */
+static gsize
+strip_prefix(const char *s, int *reply)
+{
+	const char *p = s, *w;
+	int r, i;
+
+	/* A list tag: "[anything]" at the start. */
+	if (*p == '[') {
+		w = strchr(p, ']');
+		if (w != NULL && w - p < 64)
+			return (gsize)(w + 1 - s);
+		return 0;
+	}
+
+	/* A word, an optional counter "[2]", "(2)" or "^2", then ':'. */
+	for (w = p; g_ascii_isalpha(*w); w++)
+		;
+	if (w == p || w - p > 7)
+		return 0;
+	r = -1;
+	for (i = 0; reply_words[i] != NULL; i++)
+		if ((gsize)(w - p) == strlen(reply_words[i]) &&
+		    g_ascii_strncasecmp(p, reply_words[i], w - p) == 0)
+			r = 1;
+	for (i = 0; r < 0 && forward_words[i] != NULL; i++)
+		if ((gsize)(w - p) == strlen(forward_words[i]) &&
+		    g_ascii_strncasecmp(p, forward_words[i], w - p) == 0)
+			r = 0;
+	if (r < 0)
+		return 0;
+	if (*w == '[' || *w == '(' || *w == '^') {
+		w++;
+		while (g_ascii_isdigit(*w))
+			w++;
+		if (*w == ']' || *w == ')')
+			w++;
+	}
+	while (*w == ' ')
+		w++;
+	if (*w != ':' && !(strncmp(w, "\xef\xbc\x9a", 3) == 0))
+		return 0;
+	if (r == 1 && reply != NULL)
+		*reply = 1;
+	return (gsize)(w + (*w == ':' ? 1 : 3) - s);
+}
+
+char *
+thread_subject_key(const char *subject, int *reply)
+{
+	GString *out;
+	char *folded;
+	const char *p;
+	gsize n;
+
+	if (reply != NULL)
+		*reply = 0;
+
+	/* Strip prefixes and tags, as many as there are. */
+	p = subject;
+	for (;;) {
+		while (g_ascii_isspace(*p))
+			p++;
+		n = strip_prefix(p, reply);
+		if (n == 0)
+			break;
+		p += n;
+	}
+
+	/* Fold case, then white space. */
+	folded = g_utf8_casefold(p, -1);
+	out = g_string_sized_new(strlen(folded));
+	for (p = folded; *p != '\0'; p++) {
+		if (g_ascii_isspace(*p)) {
+			if (out->len > 0 && out->str[out->len - 1] != ' ')
+				g_string_append_c(out, ' ');
+		} else
+			g_string_append_c(out, *p);
+	}
+	if (out->len > 0 && out->str[out->len - 1] == ' ')
+		g_string_truncate(out, out->len - 1);
+	g_free(folded);
+	return g_string_free(out, FALSE);
+}
+
+char *
+thread_id_array(char *const *ids, guint n)
+{
+	GString *s = g_string_new("{");
+	const char *p;
+	guint i;
+
+	for (i = 0; i < n; i++) {
+		g_string_append(s, i ? ",\"" : "\"");
+		for (p = ids[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				g_string_append_c(s, '\\');
+			g_string_append_c(s, *p);
+		}
+		g_string_append_c(s, '"');
+	}
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
+}
+
+int
+thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
+	       long long *thread_id, long long *parent_id, const char **how,
+	       GError **err)
+{
+	GPtrArray *ids = g_ptr_array_new();
+	PGresult *res = NULL;
+	const char *params[3];
+	char *array = NULL, *key = NULL, window[16];
+	int reply, rc = -1;
+	guint i, nlinks;
+
+	*thread_id = 0;
+	*parent_id = 0;
+	*how = "new";
+
+	/* The ids to look for, in order of trust: In-Reply-To, References
+	 * newest first, then our own id. */
+	if (m->in_reply_to != NULL)
+		g_ptr_array_add(ids, m->in_reply_to);
+	for (i = m->references->len; i > 0; i--)
+		g_ptr_array_add(ids, m->references->pdata[i - 1]);
+	nlinks = ids->len;
+	g_ptr_array_add(ids, m->message_id);
+
+	/* First stored one wins. */
+	array = thread_id_array((char *const *)ids->pdata, ids->len);
+	params[0] = group_id;
+	params[1] = array;
+	res = db_exec(conn,
+		      "SELECT thread_id, coalesce(post_id, 0),"
+		      " array_position($2::text[], message_id)"
+		      " FROM gateway.message_ref"
+		      " WHERE group_id = $1 AND message_id = ANY($2::text[])"
+		      " ORDER BY 3 LIMIT 1",
+		      2, params, err);
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 1) {
+		int pos = atoi(PQgetvalue(res, 0, 2));
+
+		*thread_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if ((guint)pos <= nlinks)
+			*parent_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		if ((guint)pos > nlinks)
+			*how = "late-parent";
+		else if (m->in_reply_to != NULL && pos == 1)
+			*how = "in-reply-to";
+		else
+			*how = "references";
+		rc = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+
+	/* A reply by subject alone, when its client dropped the links. */
+	key = thread_subject_key(m->subject, &reply);
+	if (!reply || *key == '\0' || cfg.thread_subject_window == 0) {
+		rc = 0;
+		goto out;
+	}
+	snprintf(window, sizeof(window), "%d", cfg.thread_subject_window);
+	params[1] = key;
+	params[2] = window;
+	res = db_exec(conn,
+		      "SELECT id FROM portal.thread"
+		      " WHERE group_id = $1 AND subject_key = $2"
+		      " AND last_post_at > now() - make_interval(days => $3)"
+		      " ORDER BY last_post_at DESC LIMIT 1",
+		      3, params, err);
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 1) {
+		*thread_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		*how = "subject";
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	g_free(array);
+	g_free(key);
+	g_ptr_array_free(ids, TRUE);
+	return rc;
+}

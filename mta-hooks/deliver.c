@@ -1,0 +1,242 @@
+/*
+ * deliver: read one message from the MTA, hand it to the core for each
+ * recipient, and turn the outcome into an exit code (see deliver.h).
+ *
+ * One log line per message and recipient, message id first:
+ *   msgid=<...> list=... from=<...> size=N verdict=... post=N delay=S
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../gateway/config.h"
+#include "../gateway/db.h"
+#include "../gateway/inbound.h"
+#include "../gateway/lberror.h"
+#include "../gateway/log.h"
+#include "../gateway/message.h"
+#include "deliver.h"
+
+static void on_alarm(int sig);
+static int read_message(GByteArray *buf, GError **err);
+static int hook_code(int code);
+static int worse(int a, int b);
+
+static gint64 started;
+
+/* Waiting on a stuck database or a slow pipe is a transient fault: the
+ * MTA keeps the message and tries again.  Only async-signal-safe calls. */
+static void
+on_alarm(int sig)
+{
+	static const char line[] =
+	    "listbridge: error: status=timeout exit=75\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, line, sizeof(line) - 1) < 0) {
+		/* Nothing more can be done. */
+	}
+	_exit(EX_TEMPFAIL);
+}
+
+/*
+ * read_message: stdin into buf, refusing more than message_size_limit.
+ * Returns 0, or a sysexits code with err set.
+ */
+static int
+read_message(GByteArray *buf, GError **err)
+{
+	guint8 chunk[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			g_set_error(err, LB_ERROR, EX_TEMPFAIL,
+				    "reading the message: %s",
+				    g_strerror(errno));
+			return EX_TEMPFAIL;
+		}
+		if (buf->len + (gsize)n > (gsize)cfg.message_size_limit) {
+			g_set_error(err, LB_ERROR, EX_NOPERM,
+				    "message larger than %d bytes "
+				    "(message_size_limit)",
+				    cfg.message_size_limit);
+			return EX_NOPERM;
+		}
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+	if (buf->len == 0) {
+		g_set_error(err, LB_ERROR, EX_DATAERR, "empty message");
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/*
+ * hook_code: only the documented codes leave the hook; anything else,
+ * our own bugs included, becomes EX_TEMPFAIL so that the message stays
+ * with the MTA.
+ */
+static int
+hook_code(int code)
+{
+	switch (code) {
+	case EX_OK:
+	case EX_DATAERR:
+	case EX_NOUSER:
+	case EX_TEMPFAIL:
+	case EX_NOPERM:
+	case EX_CONFIG:
+		return code;
+	default:
+		return EX_TEMPFAIL;
+	}
+}
+
+/* worse: of two recipients' codes, the one the MTA must hear: a transient
+ * fault first (retrying is harmless, delivery is idempotent), then
+ * success (a stored message must not bounce), then the refusals. */
+static int
+worse(int a, int b)
+{
+	static const int order[] = {EX_TEMPFAIL, EX_CONFIG, EX_OK,
+				    EX_NOPERM,	 EX_DATAERR, EX_NOUSER};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(order); i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return EX_TEMPFAIL;
+}
+
+int
+deliver_main(int argc, char **argv)
+{
+	GByteArray *buf = NULL;
+	GError *err = NULL;
+	struct msg *m = NULL;
+	PGconn *conn = NULL;
+	const char *sender = "";
+	char *msgid = NULL, *from = NULL;
+	int code = EX_TEMPFAIL, have = 0, c, i;
+
+	started = g_get_monotonic_time();
+
+	/* Arguments: the envelope, as the MTA's pipe transport gives it. */
+	while ((c = getopt(argc, argv, "+f:")) != -1) {
+		switch (c) {
+		case 'f':
+			sender = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: listbridge deliver "
+					"[-f SENDER] RECIPIENT... < message\n");
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: listbridge deliver [-f SENDER] "
+				"RECIPIENT... < message\n");
+		return EX_USAGE;
+	}
+
+	/* Least privilege: parsing hostile mail is no job for root. */
+	if (geteuid() == 0 && !cfg.hook_allow_root) {
+		log_error("status=refused reason=running_as_root exit=75 "
+			  "hint=run the hook as an unprivileged user");
+		return EX_TEMPFAIL;
+	}
+
+	/* A hard stop for everything below. */
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)cfg.deliver_timeout);
+
+	/* Read and parse. */
+	buf = g_byte_array_new();
+	code = read_message(buf, &err);
+	if (code != 0)
+		goto out;
+	msg_init();
+	m = msg_parse((const char *)buf->data, buf->len, &err);
+	if (m == NULL) {
+		code = EX_DATAERR;
+		goto out;
+	}
+	msgid = log_clean(m->message_id, 200);
+	from = log_clean(m->from_addr, 200);
+	if (m->nwarnings > 0)
+		log_info("msgid=<%s> mime_warnings=%d first=%s", msgid,
+			 m->nwarnings, m->warnings->str);
+
+	/* Store it for each recipient. */
+	conn = db_connect(&err);
+	if (conn == NULL) {
+		code = EX_TEMPFAIL;
+		goto out;
+	}
+	for (i = optind; i < argc; i++) {
+		struct inbound_result res;
+		GError *rerr = NULL;
+		char *rcpt = log_clean(argv[i], 200);
+		int rc;
+
+		rc = hook_code(inbound_deliver(conn, m,
+					       (const char *)buf->data,
+					       buf->len, sender, argv[i],
+					       &res, &rerr));
+		if (rc == 0)
+			log_info("msgid=<%s> list=%s from=<%s> size=%u "
+				 "verdict=%s post=%lld thread=%lld via=%s "
+				 "delay=%.3f%s%s",
+				 msgid, res.list, from, buf->len, res.verdict,
+				 res.post_id, res.thread_id,
+				 *res.thread_how ? res.thread_how : "-",
+				 (g_get_monotonic_time() - started) / 1e6,
+				 res.reason ? " reason=" : "",
+				 res.reason ? res.reason : "");
+		else
+			log_info("msgid=<%s> to=<%s> from=<%s> size=%u "
+				 "verdict=%s exit=%d delay=%.3f error=%s",
+				 msgid, rcpt, from, buf->len,
+				 rc == EX_NOUSER	? "unknown_list"
+				 : rc == EX_NOPERM	? "rejected"
+							: "deferred",
+				 rc, (g_get_monotonic_time() - started) / 1e6,
+				 rerr->message);
+		/* The MTA quotes what we print in its bounce. */
+		if (rc != 0 && rc != EX_TEMPFAIL)
+			printf("%s\n", rerr->message);
+		code = have ? worse(code, rc) : rc;
+		have = 1;
+		g_clear_error(&rerr);
+		inbound_result_clear(&res);
+		g_free(rcpt);
+	}
+out:
+	if (err != NULL) {
+		code = hook_code(code);
+		log_info("msgid=<%s> from=<%s> size=%u verdict=%s exit=%d "
+			 "delay=%.3f error=%s",
+			 msgid != NULL ? msgid : "-", from != NULL ? from : "",
+			 buf != NULL ? buf->len : 0,
+			 code == EX_TEMPFAIL ? "deferred" : "refused", code,
+			 (g_get_monotonic_time() - started) / 1e6,
+			 err->message);
+		if (code != EX_TEMPFAIL)
+			printf("%s\n", err->message);
+		g_error_free(err);
+	}
+	PQfinish(conn);
+	msg_free(m);
+	if (buf != NULL)
+		g_byte_array_free(buf, TRUE);
+	g_free(msgid);
+	g_free(from);
+	return hook_code(code);
+}
