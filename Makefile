@@ -47,23 +47,32 @@ TESTS = tests/test_config tests/test_text tests/test_message \
 
 all: listbridge
 
+# "make V=1" shows the commands.
+Q = $(if $(V),,@)
+
 listbridge: $(CORE_OBJS) $(MAIN:.c=.o)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 %.o: %.c
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 gateway/sql_embed.c: tools/embed-sql.sh $(wildcard sql/*.sql)
-	sh tools/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
+	@echo "  GEN  $@"
+	$(Q)sh tools/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
 
 tests/test_%.o: tests/test_%.c
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
 tests/test_%: tests/test_%.o tests/harness.o $(CORE_OBJS)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 tests/harness.o: tests/harness.c
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
 deps:
 	@sh tools/deps.sh

@@ -435,7 +435,7 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 					   ? ""
 					   : ", kept in the raw message only");
 	}
-	printf("\n%d threads, %d posts, %s held messages\n", nthread, npost,
+	printf("\nthreads: %d, posts: %d, held messages: %s\n", nthread, npost,
 	       PQgetvalue(g, 0, 4));
 	rc = EX_OK;
 	goto out;

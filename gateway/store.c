@@ -173,6 +173,20 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	if (res == NULL)
 		goto out;
 	PQclear(res);
+
+	/* Replies that arrived before this post answer it now. */
+	params[0] = post;
+	params[1] = in->group_id;
+	params[2] = m->message_id;
+	res = db_exec(conn,
+		      "UPDATE portal.post p SET parent_id = $1"
+		      " FROM gateway.message gm WHERE gm.post_id = p.id"
+		      " AND gm.group_id = $2 AND gm.in_reply_to = $3"
+		      " AND p.id <> $1",
+		      3, params, err);
+	if (res == NULL)
+		goto out;
+	PQclear(res);
 	res = NULL;
 
 	rc = insert_attachments(conn, m, post, err);
@@ -189,8 +203,8 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	      GError **err)
 {
 	const struct msg *m = in->m;
-	const char *params[7];
-	int lengths[7] = {0}, formats[7] = {0};
+	const char *params[8];
+	int lengths[8] = {0}, formats[8] = {0};
 	char size[32], row[32];
 	PGresult *res;
 
@@ -211,13 +225,15 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	params[4] = in->envelope_from;
 	params[5] = in->envelope_to;
 	params[6] = in->kind == STORE_POST ? "posted" : "held";
+	params[7] = m->in_reply_to;
 	res = db_exec_bin(conn,
 			  "INSERT INTO gateway.message (group_id, message_id,"
-			  " raw, size, envelope_from, envelope_to, verdict)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+			  " raw, size, envelope_from, envelope_to, verdict,"
+			  " in_reply_to)"
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 			  " ON CONFLICT (group_id, message_id) DO NOTHING"
 			  " RETURNING id",
-			  7, params, lengths, formats, err);
+			  8, params, lengths, formats, err);
 	if (res == NULL)
 		goto fail;
 	out->message_row = first_id(res);

@@ -31,12 +31,16 @@ CREATE TABLE gateway.message (
 	size            integer NOT NULL,
 	envelope_from   text NOT NULL DEFAULT '',
 	envelope_to     text NOT NULL DEFAULT '',
+	in_reply_to     text,
 	verdict         text NOT NULL
 	                CHECK (verdict IN ('posted', 'held')),
 	received_at     timestamptz NOT NULL DEFAULT now(),
 	UNIQUE (group_id, message_id)
 );
 CREATE INDEX message_post_idx ON gateway.message (post_id);
+-- Replies that came before their parent: found when the parent arrives.
+CREATE INDEX message_in_reply_to_idx
+	ON gateway.message (group_id, in_reply_to);
 
 -- Every Message-ID a group has seen, as a message or only inside
 -- In-Reply-To/References, and the thread it belongs to.  post_id is NULL
