@@ -43,6 +43,9 @@ CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
 TESTS = tests/test_config tests/test_text tests/test_message \
         tests/test_thread tests/test_inbound
 
+# Keep the test objects between runs.
+.SECONDARY:
+
 .PHONY: all check unit integration eval demo bench install clean deps format
 
 all: listbridge

@@ -65,6 +65,9 @@ text_to_utf8(const char *bytes, gsize len, const char *declared,
 	gsize i, n = 0;
 	int c;
 
+	if (bytes == NULL || len == 0)
+		return g_strdup("");
+
 	/* NUL bytes have no place in text, and stop C strings. */
 	if (memchr(bytes, '\0', len) != NULL) {
 		clean = g_malloc(len + 1);

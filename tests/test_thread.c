@@ -1,0 +1,67 @@
+/*
+ * test_thread: subject keys (thread.c).  Thread resolution against the
+ * database is covered by test_inbound.
+ */
+#include "../gateway/thread.h"
+#include "harness.h"
+
+static const struct {
+	const char *subject;
+	const char *key;
+	int reply;
+} cases[] = {
+    {"Einladung zur Sitzung", "einladung zur sitzung", 0},
+    {"Re: Einladung zur Sitzung", "einladung zur sitzung", 1},
+    {"AW: Einladung zur Sitzung", "einladung zur sitzung", 1},
+    {"Aw: AW: Re: Einladung  zur\tSitzung ", "einladung zur sitzung", 1},
+    {"WG: Einladung zur Sitzung", "einladung zur sitzung", 0},
+    {"Fwd: Einladung zur Sitzung", "einladung zur sitzung", 0},
+    {"[Vorstand] Re: Einladung zur Sitzung", "einladung zur sitzung", 1},
+    {"Re: [Vorstand] Einladung zur Sitzung", "einladung zur sitzung", 1},
+    {"RE[2]: Haushalt", "haushalt", 1},
+    {"Antw: Haushalt", "haushalt", 1},
+    {"SV: Haushalt", "haushalt", 1},
+    {"Re : Haushalt", "haushalt", 1},
+    {"ÄNDERUNG der Satzung", "änderung der satzung", 0},
+    {"Reise nach Köln", "reise nach köln", 0},
+    {"Rechnung: März", "rechnung: märz", 0},
+    {"Re:", "", 1},
+    {"", "", 0},
+    {"[unclosed Re: x", "[unclosed re: x", 0},
+};
+
+START_TEST(subject_keys)
+{
+	int reply = -1;
+	char *key = thread_subject_key(cases[_i].subject, &reply);
+
+	ck_assert_str_eq(key, cases[_i].key);
+	ck_assert_int_eq(reply, cases[_i].reply);
+	g_free(key);
+}
+END_TEST
+
+START_TEST(id_array_quotes)
+{
+	char *ids[] = {(char *)"a@b", (char *)"x\"y@z", (char *)"b\\s@q"};
+	char *s = thread_id_array(ids, 3);
+
+	ck_assert_str_eq(s, "{\"a@b\",\"x\\\"y@z\",\"b\\\\s@q\"}");
+	g_free(s);
+	s = thread_id_array(ids, 0);
+	ck_assert_str_eq(s, "{}");
+	g_free(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("thread");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, subject_keys, 0, (int)G_N_ELEMENTS(cases));
+	tcase_add_test(tc, id_array_quotes);
+	suite_add_tcase(s, tc);
+	return harness_main(s);
+}
