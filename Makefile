@@ -98,8 +98,7 @@ install: listbridge
 		$(DESTDIR)$(SYSCONFDIR)/listbridge
 	install -m 755 listbridge $(DESTDIR)$(BINDIR)/listbridge
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
-	install -m 644 mta-hooks/postfix/master.cf.example \
-		mta-hooks/postfix/main.cf.example $(DESTDIR)$(DATADIR)/
+	install -m 644 mta-hooks/postfix/*.example $(DESTDIR)$(DATADIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/listbridge/listbridge.conf || \
 		install -m 640 listbridge.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/listbridge/listbridge.conf

@@ -19,7 +19,7 @@ static int audit(PGconn *conn, const char *action, const char *object,
 		 const char *detail, GError **err);
 static int one_of(const char *value, const char *const *allowed,
 		  const char *what);
-static void print_text(const char *text);
+static void print_text(const char *text, int max);
 
 static const char *const deliveries[] = {"each", "daily", "weekly", "none",
 					 NULL};
@@ -330,24 +330,31 @@ out:
 	return rc;
 }
 
-/* print_text: a post's text, indented, without trailing blank lines. */
+/* print_text: a post's text, indented, without trailing blank lines;
+ * at most max lines when max > 0. */
 static void
-print_text(const char *text)
+print_text(const char *text, int max)
 {
 	char **lines = g_strsplit(text, "\n", -1);
 	int n = (int)g_strv_length(lines), i;
 
 	while (n > 0 && *g_strstrip(lines[n - 1]) == '\0')
 		n--;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && (max <= 0 || i < max); i++)
 		printf("      %s\n", g_strchomp(lines[i]));
+	if (i < n)
+		printf("      [... %d more lines]\n", n - i);
 	g_strfreev(lines);
 }
 
 int
 admin_show_group(PGconn *conn, int argc, char **argv)
 {
-	GOptionEntry entries[] = {{NULL, 0, 0, 0, NULL, NULL, NULL}};
+	int max = 0;
+	GOptionEntry entries[] = {
+	    {"lines", 'n', 0, G_OPTION_ARG_INT, &max,
+	     "show at most N lines of each post", "N"},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GError *err = NULL;
 	PGresult *g = NULL, *posts = NULL, *att = NULL;
 	const char *params[2];
@@ -423,7 +430,7 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 		printf("  %s  %s <%s>%s\n", PQgetvalue(posts, i, 4),
 		       PQgetvalue(posts, i, 5), PQgetvalue(posts, i, 6),
 		       *PQgetvalue(posts, i, 8) == 't' ? " (guest)" : "");
-		print_text(PQgetvalue(posts, i, 7));
+		print_text(PQgetvalue(posts, i, 7), max);
 		for (j = 0; j < PQntuples(att); j++)
 			if (strcmp(PQgetvalue(att, j, 0),
 				   PQgetvalue(posts, i, 2)) == 0)

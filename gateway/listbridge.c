@@ -34,7 +34,7 @@ usage(void)
 		"  member add ADDRESS NAME [--address OTHER]... [--group SLUG]\n"
 		"             [--delivery each|daily|weekly|none]"
 		" [--role ROLE] [--locale de|en]\n"
-		"  show group SLUG\n"
+		"  show group SLUG [--lines N]\n"
 		"  eval mime DIR\n");
 	return EX_USAGE;
 }

@@ -17,9 +17,18 @@ list=vorstand@lists.example.org
 sh "$top/tools/pg.sh" destroy "$var/pg"
 mkdir -p "$var"
 chmod 755 "$var"
+
+# The server runs as "postgres", which cannot enter a checkout under a
+# private home (/root is 0700): then ./var/pg links to a directory in /tmp.
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$var"; then
+	ln -s "$(mktemp -d /tmp/listbridge-demo-pg.XXXXXX)" "$var/pg"
+	echo "(note: postgres cannot enter $top; ./var/pg links to" \
+		"$(cd "$var/pg" && pwd -P))"
+fi
 sh "$top/tools/pg.sh" start "$var/pg" >/dev/null
 trap 'sh "$top/tools/pg.sh" stop "$var/pg"' EXIT
-psql -q "host=$var/pg user=postgres dbname=postgres" \
+pghost=$(cd "$var/pg" && pwd -P)
+psql -q "host=$pghost user=postgres dbname=postgres" \
 	-c 'CREATE DATABASE listbridge' >/dev/null
 
 # The hook runs as "nobody", as Postfix's pipe(8) would run it, when that
@@ -28,7 +37,8 @@ hook_user=""
 allow_root=false
 if [ "$(id -u)" = 0 ]; then
 	if setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		test -x "$lb" -a -r "$top/tests/data" 2>/dev/null; then
+		test -x "$lb" -a -r "$top/tests/data" -a -r "$pghost" \
+		2>/dev/null; then
 		hook_user=nobody
 	else
 		allow_root=true
@@ -38,7 +48,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 cat >"$var/listbridge.conf" <<CONF
 [listbridge]
-database = host=$var/pg user=postgres dbname=listbridge
+database = host=$pghost user=postgres dbname=listbridge
 syslog_facility =
 hook_allow_root = $allow_root
 CONF
@@ -90,4 +100,4 @@ echo "   exit=$rc (67: no such list, the MTA bounces it)"
 
 echo
 echo "== listbridge show group vorstand"
-"$lb" show group vorstand
+"$lb" show group vorstand --lines 14

@@ -35,8 +35,15 @@ asuser() {
 case "$cmd" in
 start)
 	mkdir -p "$dir"
-	dir=$(cd "$dir" && pwd)
+	# The physical path: the server cannot follow a link through a
+	# directory it may not enter.
+	dir=$(cd "$dir" && pwd -P)
 	chmod 755 "$dir"
+	if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
+		echo "pg.sh: the postgres user cannot enter $dir" \
+			"(a parent directory is not searchable)" >&2
+		exit 1
+	fi
 	[ "$(id -u)" = 0 ] && chown postgres "$dir"
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		asuser "$bindir/initdb" -D "$dir/data" -U postgres -A trust \
@@ -70,6 +77,8 @@ destroy)
 	[ -f "$dir/data/postmaster.pid" ] &&
 		asuser "$bindir/pg_ctl" -D "$dir/data" -m immediate stop \
 			>/dev/null 2>&1
+	# A link to the real directory goes with it.
+	[ -L "$dir" ] && rm -rf "$(cd "$dir" && pwd -P)"
 	rm -rf "$dir"
 	;;
 *)
