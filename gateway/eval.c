@@ -20,8 +20,10 @@
  *   - when a header occurs twice, the last one counts, as in mail-parser;
  *   - a missing subject, From or text body is expected as "";
  *   - the expected body is the first part of "text_body": Text as it is,
- *     Html through text_from_html(), Binary/InlineBinary when it is valid
- *     UTF-8 (else ""), any other kind "";
+ *     Html through text_from_html(), any other kind (Binary, InlineBinary:
+ *     an inline image, listed there by JMAP rules) "", as no text shows;
+ *   - a Text part sent as format=flowed is unflowed with text_unflow()
+ *     first: mail-parser keeps the wire's lines, a reader sees paragraphs;
  *   - bodies are compared after normalise(); subjects and display names
  *     after trimming white space at both ends; addresses ignoring case.
  *   - a message msg_parse() refuses fails on all three fields.
@@ -30,6 +32,7 @@
  * folders are not entered.  A pair whose .eml or .json cannot be read is
  * reported on stderr and skipped (it counts in neither the total nor the
  * score).  Dates, the part tree and attachments are not compared yet.
+ * json-glib cuts an expected string at an escaped NUL (\u0000).
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +75,7 @@ static const char *string_member(JsonObject *obj, const char *name);
 static gint64 int_element(JsonArray *arr, guint i);
 static JsonObject *last_header(JsonObject *part, const char *name);
 static void expect_from(JsonObject *root, struct expect *e);
+static const char *ct_attribute(JsonObject *part, const char *name);
 static char *expect_text(JsonObject *root);
 static int expect_load(const char *path, struct expect *e, GError **err);
 static void expect_clear(struct expect *e);
@@ -265,7 +269,7 @@ expect_from(JsonObject *root, struct expect *e)
 	JsonObject *from, *addr;
 	JsonNode *list, *box = NULL;
 	JsonArray *arr;
-	guint i;
+	guint i, n;
 
 	/* The address list, plain or grouped. */
 	from = last_header(root, "from");
@@ -279,7 +283,8 @@ expect_from(JsonObject *root, struct expect *e)
 			box = json_array_get_element(arr, 0);
 	} else if ((list = member(addr, "Group", JSON_NODE_ARRAY)) != NULL) {
 		arr = json_node_get_array(list);
-		for (i = 0; box == NULL && i < json_array_get_length(arr); i++) {
+		n = json_array_get_length(arr);
+		for (i = 0; box == NULL && i < n; i++) {
 			JsonNode *g = json_array_get_element(arr, i);
 			JsonNode *boxes;
 
@@ -310,6 +315,38 @@ expect_from(JsonObject *root, struct expect *e)
 }
 
 /*
+ * ct_attribute: the value of the Content-Type attribute name of part
+ * ({"ContentType": {"attributes": [{name, value}]}}), or NULL.
+ */
+static const char *
+ct_attribute(JsonObject *part, const char *name)
+{
+	JsonObject *value = last_header(part, "content_type");
+	JsonNode *ct, *attrs;
+	JsonArray *arr;
+	guint i;
+
+	ct = member(value, "ContentType", JSON_NODE_OBJECT);
+	if (ct == NULL)
+		return NULL;
+	attrs = member(json_node_get_object(ct), "attributes", JSON_NODE_ARRAY);
+	if (attrs == NULL)
+		return NULL;
+	arr = json_node_get_array(attrs);
+	for (i = 0; i < json_array_get_length(arr); i++) {
+		JsonNode *a = json_array_get_element(arr, i);
+		const char *n;
+
+		if (JSON_NODE_TYPE(a) != JSON_NODE_OBJECT)
+			continue;
+		n = string_member(json_node_get_object(a), "name");
+		if (n != NULL && g_ascii_strcasecmp(n, name) == 0)
+			return string_member(json_node_get_object(a), "value");
+	}
+	return NULL;
+}
+
+/*
  * expect_text: the text of the first part listed in "text_body", as a
  * reader would see it.  Returns a new string, "" when there is none.
  */
@@ -319,10 +356,8 @@ expect_text(JsonObject *root)
 	JsonNode *list, *parts, *part, *body;
 	JsonObject *kinds;
 	const char *s;
-	GByteArray *bytes = NULL;
 	char *text = NULL;
 	gint64 idx;
-	guint i;
 
 	/* The index of the first text body part, and that part's body. */
 	list = member(root, "text_body", JSON_NODE_ARRAY);
@@ -342,9 +377,25 @@ expect_text(JsonObject *root)
 		goto out;
 	kinds = json_node_get_object(body);
 
-	/* Text as it is; HTML the way listbridge renders it. */
+	/* Text as it is; HTML the way listbridge renders it.
+	 * XXX: json-glib ends a string at an escaped NUL (\u0000), so an
+	 * expected text holding one is cut there; its API gives no length. */
 	if ((s = string_member(kinds, "Text")) != NULL) {
-		text = g_strdup(s);
+		const char *format, *delsp;
+
+		/* Flowed text (RFC 3676) is shown as paragraphs: mail-parser
+		 * keeps the wire's lines, so unflow them the same way. */
+		format = ct_attribute(json_node_get_object(part), "format");
+		delsp = ct_attribute(json_node_get_object(part), "delsp");
+		if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+			char *lf = text_newlines(g_strdup(s));
+
+			text = text_unflow(lf, delsp != NULL &&
+					       g_ascii_strcasecmp(delsp, "yes") ==
+						   0);
+			g_free(lf);
+		} else
+			text = g_strdup(s);
 		goto out;
 	}
 	if ((s = string_member(kinds, "Html")) != NULL) {
@@ -352,27 +403,9 @@ expect_text(JsonObject *root)
 		goto out;
 	}
 
-	/* Bytes (a part mail-parser did not decode as text): read as UTF-8,
-	 * as mail-parser's own text_contents() does. */
-	list = member(kinds, "InlineBinary", JSON_NODE_ARRAY);
-	if (list == NULL)
-		list = member(kinds, "Binary", JSON_NODE_ARRAY);
-	if (list == NULL)
-		goto out;
-	bytes = g_byte_array_new();
-	for (i = 0; i < json_array_get_length(json_node_get_array(list)); i++) {
-		gint64 v = int_element(json_node_get_array(list), i);
-		guint8 c = (guint8)v;
-
-		if (v < 0 || v > 255)
-			goto out;
-		g_byte_array_append(bytes, &c, 1);
-	}
-	if (g_utf8_validate_len((const char *)bytes->data, bytes->len, NULL))
-		text = g_strndup((const char *)bytes->data, bytes->len);
+	/* Anything else (Binary, InlineBinary: an inline image that JMAP
+	 * rules list among the text body parts) shows no text. */
 out:
-	if (bytes != NULL)
-		g_byte_array_unref(bytes);
 	return text != NULL ? text : g_strdup("");
 }
 
@@ -541,8 +574,9 @@ out:
 }
 
 /*
- * report: append "field: want ... got ..." to line, after ": " or "; ".  Long values are
- * quoted from a little before the first character where they differ.
+ * report: append "field: want ... got ..." to line, after ": " or "; ".
+ * Long values are quoted from a little before the first character where
+ * they differ.
  */
 static void
 report(GString *line, const char *field, const char *want, const char *got)
@@ -596,7 +630,7 @@ eval_one(const char *dir, const char *rel, gboolean verbose,
 	/* Read both files; either failing skips the pair. */
 	if (!g_file_get_contents(eml, &raw, &len, &err) ||
 	    expect_load(json, &e, &err) < 0) {
-		fprintf(stderr, "listbridge: skipped %s: %s\n", rel,
+		fprintf(stderr, "listbridge: skipped %s.eml: %s\n", rel,
 			err->message);
 		sc->skipped++;
 		goto out;

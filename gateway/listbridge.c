@@ -35,7 +35,7 @@ usage(void)
 		"             [--delivery each|daily|weekly|none]"
 		" [--role ROLE] [--locale de|en]\n"
 		"  show group SLUG [--lines N]\n"
-		"  eval mime DIR\n");
+		"  eval mime DIR [--min PERCENT] [--verbose]\n");
 	return EX_USAGE;
 }
 

@@ -26,6 +26,10 @@ static void read_body(struct msg *m, GMimeObject *body);
 static void read_ids(struct msg *m, GMimeParserOptions *opts);
 static void read_from(struct msg *m);
 static int is_attachment(GMimeObject *obj);
+static int only_delimiters(const char *text);
+static void add_boundaries(GMimeObject *parent, GMimeObject *part,
+			   gpointer data);
+static int boundary_lines_only(GMimeMessage *mime, const char *text);
 
 void
 msg_init(void)
@@ -222,11 +226,96 @@ collect(struct walk *w, GMimeObject *obj, int depth)
 		add_attachment(w->m, GMIME_PART(obj));
 }
 
+/* only_delimiters: text has lines, each blank or like "--token". */
+static int
+only_delimiters(const char *text)
+{
+	const char *p = text;
+	int seen = 0;
+
+	while (*p != '\0') {
+		if (p[0] == '-' && p[1] == '-' && p[2] != '\0' &&
+		    !g_ascii_isspace(p[2])) {
+			seen = 1;
+			while (*p != '\0' && *p != '\n' && !g_ascii_isspace(*p))
+				p++;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\0' && *p != '\n')
+			return 0;
+		if (*p == '\n')
+			p++;
+	}
+	return seen;
+}
+
+/* add_boundaries: the delimiter lines every Content-Type of part names,
+ * also those a later header overrode. */
+static void
+add_boundaries(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(part);
+	GPtrArray *lines = data;
+	int i;
+
+	(void)parent;
+	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		GMimeContentType *ct;
+		const char *b;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h),
+				       "Content-Type") != 0)
+			continue;
+		ct = g_mime_content_type_parse(NULL, g_mime_header_get_value(h));
+		if (ct == NULL)
+			continue;
+		b = g_mime_content_type_get_parameter(ct, "boundary");
+		if (b != NULL && *b != '\0') {
+			g_ptr_array_add(lines, g_strconcat("--", b, NULL));
+			g_ptr_array_add(lines, g_strconcat("--", b, "--", NULL));
+		}
+		g_object_unref(ct);
+	}
+}
+
+/*
+ * boundary_lines_only: whether text is nothing but MIME delimiter lines
+ * of this message, left over by broken MIME (a part that holds only the
+ * next boundary).  The cheap test first: most texts fail it.
+ */
+static int
+boundary_lines_only(GMimeMessage *mime, const char *text)
+{
+	GPtrArray *delims;
+	char **lines;
+	int i, only = 1;
+	guint j;
+
+	if (!only_delimiters(text))
+		return 0;
+	delims = g_ptr_array_new_with_free_func(g_free);
+	add_boundaries(NULL, GMIME_OBJECT(mime), delims);
+	g_mime_message_foreach(mime, add_boundaries, delims);
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; only && lines[i] != NULL; i++) {
+		int known = *g_strstrip(lines[i]) == '\0';
+
+		for (j = 0; !known && j < delims->len; j++)
+			known = strcmp(lines[i], delims->pdata[j]) == 0;
+		only = known;
+	}
+	g_strfreev(lines);
+	g_ptr_array_free(delims, TRUE);
+	return only;
+}
+
 static void
 read_body(struct msg *m, GMimeObject *body)
 {
 	GMimeContentType *ct;
-	const char *charset;
+	const char *charset, *format, *delsp;
 	GBytes *b;
 	gsize len;
 	const char *data;
@@ -246,9 +335,23 @@ read_body(struct msg *m, GMimeObject *body)
 	if (g_mime_content_type_is_type(ct, "text", "html")) {
 		m->html = text;
 		m->text = text_from_html(text, strlen(text));
-	} else {
-		m->text = text;
+		return;
 	}
+
+	/* Flowed text: the writer's paragraphs, not the wire's lines. */
+	format = g_mime_content_type_get_parameter(ct, "format");
+	if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+		delsp = g_mime_content_type_get_parameter(ct, "delsp");
+		m->text = text_unflow(text, delsp != NULL &&
+						g_ascii_strcasecmp(delsp,
+								   "yes") == 0);
+		g_free(text);
+		return;
+	}
+	/* Broken MIME can leave a part holding only a boundary: no text. */
+	if (boundary_lines_only(m->mime, text))
+		*text = '\0';
+	m->text = text;
 }
 
 static void
@@ -310,6 +413,14 @@ read_from(struct msg *m)
 		if (addr == NULL || *addr == '\0')
 			continue;
 		name = internet_address_get_name(ia);
+
+		/* "From: Whomever": a word without a domain is a name, not
+		 * an address. */
+		if (strchr(addr, '@') == NULL && (name == NULL || *name == 0)) {
+			m->from_addr = g_strdup("");
+			m->from_name = g_utf8_make_valid(addr, -1);
+			return;
+		}
 		m->from_addr = g_utf8_make_valid(addr, -1);
 		m->from_name = g_utf8_make_valid(name != NULL ? name : "", -1);
 		return;

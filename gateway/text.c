@@ -123,6 +123,50 @@ text_newlines(char *s)
 	return s;
 }
 
+char *
+text_unflow(const char *text, int delsp)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	GString *out = g_string_sized_new(strlen(text));
+	int i, depth, prev_depth = -1, joining = 0;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		char *line = lines[i];
+		gsize len;
+		int soft;
+
+		/* Quote depth, then space-stuffing after it. */
+		for (depth = 0; line[depth] == '>'; depth++)
+			;
+		line += depth;
+		if (*line == ' ')
+			line++;
+		len = strlen(line);
+		soft = len > 0 && line[len - 1] == ' ' && strcmp(line, "-- ") != 0;
+
+		/* A soft break joins only lines of the same depth. */
+		if (joining && depth != prev_depth)
+			g_string_append_c(out, '\n');
+		if (!joining || depth != prev_depth) {
+			int k;
+
+			for (k = 0; k < depth; k++)
+				g_string_append_c(out, '>');
+			if (depth > 0)
+				g_string_append_c(out, ' ');
+		}
+		if (soft && delsp)
+			len--;
+		g_string_append_len(out, line, (gssize)len);
+		joining = soft;
+		prev_depth = depth;
+		if (!soft && lines[i + 1] != NULL)
+			g_string_append_c(out, '\n');
+	}
+	g_strfreev(lines);
+	return g_string_free(out, FALSE);
+}
+
 /*
  * block_break: end the current line; with blank, leave one empty line
  * (paragraph).  Never more than one empty line, none at the start.

@@ -25,6 +25,14 @@ char *text_to_utf8(const char *bytes, gsize len, const char *declared,
 /* text_newlines: fold CRLF and lone CR to LF, in place.  Returns s. */
 char *text_newlines(char *s);
 
+/* text_unflow: text (LF line ends) sent as format=flowed (RFC 3676) as
+ * the writer's paragraphs: soft line breaks (a line ending in a space)
+ * joined, only between lines of the same quote depth, space-stuffing
+ * removed; with delsp, the space before a soft break goes too.  The
+ * signature separator "-- " stays a line of its own.  Returns a new
+ * string; g_free() it. */
+char *text_unflow(const char *text, int delsp);
+
 /* text_from_html: the text a reader sees in html (UTF-8): blocks become
  * lines, list items get "- ", links keep their target when it differs
  * from the link text, script, style and head are dropped, runs of white

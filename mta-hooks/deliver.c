@@ -183,7 +183,7 @@ deliver_main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		struct inbound_result res;
 		GError *rerr = NULL;
-		char *rcpt = log_clean(argv[i], 200);
+		char *rcpt = log_clean(argv[i], 200), *why = NULL;
 		int rc;
 
 		rc = hook_code(inbound_deliver(conn, m,
@@ -200,7 +200,8 @@ deliver_main(int argc, char **argv)
 				 (g_get_monotonic_time() - started) / 1e6,
 				 res.reason ? " reason=" : "",
 				 res.reason ? res.reason : "");
-		else
+		else {
+			why = log_clean(rerr->message, 300);
 			log_info("msgid=<%s> to=<%s> from=<%s> size=%u "
 				 "verdict=%s exit=%d delay=%.3f error=%s",
 				 msgid, rcpt, from, buf->len,
@@ -208,7 +209,8 @@ deliver_main(int argc, char **argv)
 				 : rc == EX_NOPERM	? "rejected"
 							: "deferred",
 				 rc, (g_get_monotonic_time() - started) / 1e6,
-				 rerr->message);
+				 why);
+		}
 		/* The MTA quotes what we print in its bounce. */
 		if (rc != 0 && rc != EX_TEMPFAIL)
 			printf("%s\n", rerr->message);
@@ -217,17 +219,20 @@ deliver_main(int argc, char **argv)
 		g_clear_error(&rerr);
 		inbound_result_clear(&res);
 		g_free(rcpt);
+		g_free(why);
 	}
 out:
 	if (err != NULL) {
+		char *why = log_clean(err->message, 300);
+
 		code = hook_code(code);
 		log_info("msgid=<%s> from=<%s> size=%u verdict=%s exit=%d "
 			 "delay=%.3f error=%s",
 			 msgid != NULL ? msgid : "-", from != NULL ? from : "",
 			 buf != NULL ? buf->len : 0,
 			 code == EX_TEMPFAIL ? "deferred" : "refused", code,
-			 (g_get_monotonic_time() - started) / 1e6,
-			 err->message);
+			 (g_get_monotonic_time() - started) / 1e6, why);
+		g_free(why);
 		if (code != EX_TEMPFAIL)
 			printf("%s\n", err->message);
 		g_error_free(err);

@@ -83,6 +83,30 @@ START_TEST(from_html)
 }
 END_TEST
 
+static const struct {
+	const char *in;
+	int delsp;
+	const char *want;
+} flowed[] = {
+    {"Ein langer \nAbsatz in \nZeilen.\nNeu.", 0,
+     "Ein langer Absatz in Zeilen.\nNeu."},
+    {"Ein langer \nAbsatz.", 1, "Ein langerAbsatz."},
+    {"> zitiert \n> weiter\nAntwort", 0, "> zitiert weiter\nAntwort"},
+    {">> tief \n> flach", 0, ">> tief \n> flach"},
+    {" From here\n", 0, "From here\n"},
+    {"Gruß\n-- \nSignatur", 0, "Gruß\n-- \nSignatur"},
+    {"", 0, ""},
+};
+
+START_TEST(unflow)
+{
+	char *s = text_unflow(flowed[_i].in, flowed[_i].delsp);
+
+	ck_assert_str_eq(s, flowed[_i].want);
+	g_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -91,6 +115,7 @@ main(void)
 
 	tcase_add_loop_test(tc, to_utf8, 0, (int)G_N_ELEMENTS(charsets));
 	tcase_add_test(tc, newlines);
+	tcase_add_loop_test(tc, unflow, 0, (int)G_N_ELEMENTS(flowed));
 	tcase_add_loop_test(tc, from_html, 0, (int)G_N_ELEMENTS(html));
 	suite_add_tcase(s, tc);
 	return harness_main(s);
