@@ -80,7 +80,10 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	PGresult *res = NULL;
 	int rc = -1;
 
-	/* Which thread; a new one when nothing matches. */
+	/* Which thread; a new one when nothing matches.
+	 * XXX: two related messages delivered at the same instant may
+	 * each start a thread of their own (no lock spans resolution and
+	 * insert); later messages join the first thread their ids name. */
 	if (thread_resolve(conn, in->group_id, m, &out->thread_id, &parent_id,
 			   &out->thread_how, err) < 0)
 		goto out;
@@ -149,7 +152,8 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 
 	/* Our own id names this post now; the ids we refer to are
 	 * remembered for this thread, so that a parent arriving later joins
-	 * it. */
+	 * it.  XXX: an id already remembered for another thread keeps that
+	 * thread; two threads that turn out to be one are not merged. */
 	refs = thread_id_array((char *const *)m->references->pdata,
 			       m->references->len);
 	params[0] = in->group_id;
