@@ -81,8 +81,8 @@ one_of(const char *value, const char *const *allowed, const char *what)
  * audit: record who did what, in the transaction of the change.
  */
 static int
-audit(PGconn *conn, const char *action, const char *object,
-      const char *detail, GError **err)
+audit(PGconn *conn, const char *action, const char *object, const char *detail,
+      GError **err)
 {
 	const char *params[4];
 	const char *who = g_getenv("SUDO_USER");
@@ -97,10 +97,11 @@ audit(PGconn *conn, const char *action, const char *object,
 	params[1] = action;
 	params[2] = object;
 	params[3] = detail;
-	res = db_exec(conn,
-		      "INSERT INTO gateway.audit_event"
-		      " (actor, action, object, detail) VALUES ($1, $2, $3, $4)",
-		      4, params, err);
+	res =
+	    db_exec(conn,
+		    "INSERT INTO gateway.audit_event"
+		    " (actor, action, object, detail) VALUES ($1, $2, $3, $4)",
+		    4, params, err);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
@@ -127,7 +128,8 @@ admin_group_add(PGconn *conn, int argc, char **argv)
 		      "INSERT INTO portal.\"group\" (slug, name)"
 		      " VALUES ($1, $2) RETURNING id",
 		      2, params, &err);
-	if (res == NULL || audit(conn, "group add", argv[1], argv[2], &err) < 0 ||
+	if (res == NULL ||
+	    audit(conn, "group add", argv[1], argv[2], &err) < 0 ||
 	    db_command(conn, "COMMIT", &err) < 0) {
 		PQclear(res);
 		return failed(err);
@@ -147,16 +149,15 @@ admin_list_add(PGconn *conn, int argc, char **argv)
 	    {"tag", 't', 0, G_OPTION_ARG_STRING, &tag,
 	     "subject tag, without brackets", "TAG"},
 	    {"policy", 'p', 0, G_OPTION_ARG_STRING, &policy,
-	     "mail from non-members: hold (default), reject, accept",
-	     "POLICY"},
+	     "mail from non-members: hold (default), reject, accept", "POLICY"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GError *err = NULL;
 	const char *params[4];
 	PGresult *res = NULL;
 	int rc;
 
-	rc = parse(entries, "ADDRESS --group SLUG - add a list address",
-		   &argc, &argv, 1);
+	rc = parse(entries, "ADDRESS --group SLUG - add a list address", &argc,
+		   &argv, 1);
 	if (rc == 0 && group == NULL) {
 		fprintf(stderr, "listbridge: list add needs --group\n");
 		rc = EX_USAGE;
@@ -351,10 +352,9 @@ int
 admin_show_group(PGconn *conn, int argc, char **argv)
 {
 	int max = 0;
-	GOptionEntry entries[] = {
-	    {"lines", 'n', 0, G_OPTION_ARG_INT, &max,
-	     "show at most N lines of each post", "N"},
-	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+	GOptionEntry entries[] = {{"lines", 'n', 0, G_OPTION_ARG_INT, &max,
+				   "show at most N lines of each post", "N"},
+				  {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GError *err = NULL;
 	PGresult *g = NULL, *posts = NULL, *att = NULL;
 	const char *params[2];
@@ -368,8 +368,8 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 
 	/* Dates in the configured zone. */
 	params[0] = cfg.timezone;
-	g = db_exec(conn, "SELECT set_config('TimeZone', $1, false)", 1,
-		    params, &err);
+	g = db_exec(conn, "SELECT set_config('TimeZone', $1, false)", 1, params,
+		    &err);
 	if (g == NULL)
 		goto fail;
 	PQclear(g);
@@ -397,15 +397,16 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 
 	/* Posts, thread by thread, in the order they were written. */
 	params[0] = PQgetvalue(g, 0, 0);
-	posts = db_exec(conn,
-			"SELECT t.id, t.subject, p.id, coalesce(p.parent_id, 0),"
-			" to_char(p.written_at, 'YYYY-MM-DD HH24:MI'),"
-			" p.author_name, coalesce(p.author_address, ''),"
-			" p.text, p.author_id IS NULL"
-			" FROM portal.thread t JOIN portal.post p"
-			" ON p.thread_id = t.id WHERE t.group_id = $1"
-			" ORDER BY t.created_at, t.id, p.written_at, p.id",
-			1, params, &err);
+	posts =
+	    db_exec(conn,
+		    "SELECT t.id, t.subject, p.id, coalesce(p.parent_id, 0),"
+		    " to_char(p.written_at, 'YYYY-MM-DD HH24:MI'),"
+		    " p.author_name, coalesce(p.author_address, ''),"
+		    " p.text, p.author_id IS NULL"
+		    " FROM portal.thread t JOIN portal.post p"
+		    " ON p.thread_id = t.id WHERE t.group_id = $1"
+		    " ORDER BY t.created_at, t.id, p.written_at, p.id",
+		    1, params, &err);
 	if (posts == NULL)
 		goto fail;
 	att = db_exec(conn,
@@ -434,13 +435,14 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 		for (j = 0; j < PQntuples(att); j++)
 			if (strcmp(PQgetvalue(att, j, 0),
 				   PQgetvalue(posts, i, 2)) == 0)
-				printf("      [attachment: %s, %s, %s bytes%s]\n",
-				       PQgetvalue(att, j, 1),
-				       PQgetvalue(att, j, 2),
-				       PQgetvalue(att, j, 3),
-				       *PQgetvalue(att, j, 4) == 't'
-					   ? ""
-					   : ", kept in the raw message only");
+				printf(
+				    "      [attachment: %s, %s, %s bytes%s]\n",
+				    PQgetvalue(att, j, 1),
+				    PQgetvalue(att, j, 2),
+				    PQgetvalue(att, j, 3),
+				    *PQgetvalue(att, j, 4) == 't'
+					? ""
+					: ", kept in the raw message only");
 	}
 	printf("\nthreads: %d, posts: %d, held messages: %s\n", nthread, npost,
 	       PQgetvalue(g, 0, 4));

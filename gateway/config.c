@@ -17,8 +17,8 @@ struct setting {
 	enum kind kind;
 	size_t offset;
 	const char *def;
-	long min, max;		/* K_INT bounds */
-	const char *choices;	/* K_CHOICE: "|a|b|" */
+	long min, max;	     /* K_INT bounds */
+	const char *choices; /* K_CHOICE: "|a|b|" */
 	const char *unit;
 	const char *doc;
 };
@@ -26,25 +26,25 @@ struct setting {
 #define OFF(f) offsetof(struct cfg, f)
 
 static const struct setting settings[] = {
-    {"database", K_STRING, OFF(database), "dbname=listbridge", 0, 0, NULL,
-     NULL, "libpq connection string or URI of the PostgreSQL database"},
-    {"db_connect_timeout", K_INT, OFF(db_connect_timeout), "10", 1, 300,
-     NULL, "s", "give up connecting to the database after this long"},
-    {"db_statement_timeout", K_INT, OFF(db_statement_timeout), "60", 1,
-     3600, NULL, "s", "cancel one SQL statement after this long"},
-    {"deliver_timeout", K_INT, OFF(deliver_timeout), "300", 5, 3600, NULL,
-     "s", "a delivery taking longer exits 75 so the MTA retries"},
+    {"database", K_STRING, OFF(database), "dbname=listbridge", 0, 0, NULL, NULL,
+     "libpq connection string or URI of the PostgreSQL database"},
+    {"db_connect_timeout", K_INT, OFF(db_connect_timeout), "10", 1, 300, NULL,
+     "s", "give up connecting to the database after this long"},
+    {"db_statement_timeout", K_INT, OFF(db_statement_timeout), "60", 1, 3600,
+     NULL, "s", "cancel one SQL statement after this long"},
+    {"deliver_timeout", K_INT, OFF(deliver_timeout), "300", 5, 3600, NULL, "s",
+     "a delivery taking longer exits 75 so the MTA retries"},
     {"message_size_limit", K_INT, OFF(message_size_limit), "26214400", 1024,
      1073741824, NULL, "bytes", "larger messages are refused (exit 77)"},
-    {"attachment_size_limit", K_INT, OFF(attachment_size_limit), "10485760",
-     0, 1073741824, NULL, "bytes",
+    {"attachment_size_limit", K_INT, OFF(attachment_size_limit), "10485760", 0,
+     1073741824, NULL, "bytes",
      "larger attachments keep name, type, size and hash, not their bytes"},
     {"mime_depth_limit", K_INT, OFF(mime_depth_limit), "16", 1, 100, NULL,
      "levels", "MIME parts nested deeper are not looked into"},
     {"mime_part_limit", K_INT, OFF(mime_part_limit), "500", 1, 100000, NULL,
      "parts", "MIME parts beyond this many are not looked into"},
-    {"thread_subject_window", K_INT, OFF(thread_subject_window), "30", 0,
-     3650, NULL, "days",
+    {"thread_subject_window", K_INT, OFF(thread_subject_window), "30", 0, 3650,
+     NULL, "days",
      "a reply without references joins a thread of the same subject "
      "active this recently (0: never)"},
     {"message_id_domain", K_STRING, OFF(message_id_domain),
@@ -60,16 +60,15 @@ static const struct setting settings[] = {
      NULL, "syslog facility; empty: log to stderr only"},
     {"log_verbose", K_BOOL, OFF(log_verbose), "false", 0, 0, NULL, NULL,
      "write debug lines too"},
-    {"hook_allow_root", K_BOOL, OFF(hook_allow_root), "false", 0, 0, NULL,
-     NULL, "let the MTA hooks run as root (normally they refuse)"},
+    {"hook_allow_root", K_BOOL, OFF(hook_allow_root), "false", 0, 0, NULL, NULL,
+     "let the MTA hooks run as root (normally they refuse)"},
 };
 
 struct cfg cfg;
 
 static const char *loaded_path;
 
-static int set_value(const struct setting *s, const char *value,
-		     GError **err);
+static int set_value(const struct setting *s, const char *value, GError **err);
 
 /*
  * set_value: parse value for setting s into cfg.  Returns 0, or -1 with
@@ -157,8 +156,8 @@ cfg_load(const char *path, GError **err)
 	/* Read it. */
 	kf = g_key_file_new();
 	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &kerr)) {
-		if (!explicit && g_error_matches(kerr, G_FILE_ERROR,
-						 G_FILE_ERROR_NOENT)) {
+		if (!explicit &&
+		    g_error_matches(kerr, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
 			rc = 0;
 			goto out;
 		}

@@ -19,7 +19,7 @@ static int set_db_error(PGconn *conn, PGresult *res, GError **err);
 PGconn *
 db_connect(GError **err)
 {
-	const char *keys[] = {"dbname", "connect_timeout", "options",
+	const char *keys[] = {"dbname",		  "connect_timeout", "options",
 			      "application_name", "client_encoding", NULL};
 	const char *vals[6];
 	char timeout[16], options[64];
@@ -81,9 +81,9 @@ set_db_error(PGconn *conn, PGresult *res, GError **err)
 		g_free(why);
 		why = g_strdup(PQerrorMessage(conn));
 	}
-	g_set_error(err, LB_ERROR, sqlstate_code(state),
-		    "database: %s%s%s", state != NULL ? state : "",
-		    state != NULL ? " " : "", g_strchomp(why));
+	g_set_error(err, LB_ERROR, sqlstate_code(state), "database: %s%s%s",
+		    state != NULL ? state : "", state != NULL ? " " : "",
+		    g_strchomp(why));
 	g_free(why);
 	return -1;
 }
@@ -177,10 +177,10 @@ db_migrate(PGconn *conn, GError **err)
 		snprintf(version, sizeof(version), "%d", m->version);
 		params[0] = version;
 		params[1] = m->name;
-		if (db_command(conn,
-			       "BEGIN; SELECT pg_advisory_xact_lock("
-			       MIGRATE_LOCK ")",
-			       err) < 0)
+		if (db_command(
+			conn,
+			"BEGIN; SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
+			err) < 0)
 			goto fail;
 		res = db_exec(conn,
 			      "SELECT 1 FROM gateway.schema_version"

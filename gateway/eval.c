@@ -44,8 +44,8 @@
 #include "message.h"
 #include "text.h"
 
-#define EVAL_DEPTH_LIMIT 16	/* folder levels under DIR */
-#define EXCERPT_CHARS	 60	/* characters quoted per value */
+#define EVAL_DEPTH_LIMIT 16 /* folder levels under DIR */
+#define EXCERPT_CHARS	 60 /* characters quoted per value */
 
 /* What the JSON expects of one message; every field is set, never NULL. */
 struct expect {
@@ -57,16 +57,15 @@ struct expect {
 
 /* Counts over the whole run. */
 struct score {
-	int total;	/* messages compared */
-	int match;	/* all three fields equal */
+	int total; /* messages compared */
+	int match; /* all three fields equal */
 	int subject;
 	int from;
 	int body;
-	int skipped;	/* pairs that could not be read */
+	int skipped; /* pairs that could not be read */
 };
 
-static int parse_args(int *argc, char ***argv, double *min,
-		      gboolean *verbose);
+static int parse_args(int *argc, char ***argv, double *min, gboolean *verbose);
 static int cmp_paths(gconstpointer a, gconstpointer b);
 static void find_pairs(const char *dir, const char *rel, int depth,
 		       GPtrArray *pairs);
@@ -175,8 +174,8 @@ find_pairs(const char *dir, const char *rel, int depth, GPtrArray *pairs)
 			char *json = g_strconcat(stem, ".json", NULL);
 
 			if (g_file_test(json, G_FILE_TEST_IS_REGULAR))
-				g_ptr_array_add(pairs, g_strndup(
-				    sub, strlen(sub) - 4));
+				g_ptr_array_add(
+				    pairs, g_strndup(sub, strlen(sub) - 4));
 			g_free(json);
 			g_free(stem);
 		}
@@ -250,8 +249,8 @@ last_header(JsonObject *part, const char *name)
 		hname = string_member(json_node_get_object(h), "name");
 		if (hname == NULL || strcmp(hname, name) != 0)
 			continue;
-		value = member(json_node_get_object(h), "value",
-			       JSON_NODE_OBJECT);
+		value =
+		    member(json_node_get_object(h), "value", JSON_NODE_OBJECT);
 		return value != NULL ? json_node_get_object(value) : NULL;
 	}
 	return NULL;
@@ -304,8 +303,8 @@ expect_from(JsonObject *root, struct expect *e)
 		return;
 	if (string_member(json_node_get_object(box), "name") != NULL) {
 		g_free(e->from_name);
-		e->from_name = g_strdup(
-		    string_member(json_node_get_object(box), "name"));
+		e->from_name =
+		    g_strdup(string_member(json_node_get_object(box), "name"));
 	}
 	if (string_member(json_node_get_object(box), "address") != NULL) {
 		g_free(e->from_addr);
@@ -387,12 +386,13 @@ expect_text(JsonObject *root)
 		 * keeps the wire's lines, so unflow them the same way. */
 		format = ct_attribute(json_node_get_object(part), "format");
 		delsp = ct_attribute(json_node_get_object(part), "delsp");
-		if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+		if (format != NULL &&
+		    g_ascii_strcasecmp(format, "flowed") == 0) {
 			char *lf = text_newlines(g_strdup(s));
 
-			text = text_unflow(lf, delsp != NULL &&
-					       g_ascii_strcasecmp(delsp, "yes") ==
-						   0);
+			text = text_unflow(
+			    lf, delsp != NULL &&
+				    g_ascii_strcasecmp(delsp, "yes") == 0);
 			g_free(lf);
 		} else
 			text = g_strdup(s);
@@ -612,8 +612,7 @@ report(GString *line, const char *field, const char *want, const char *got)
  * is counted as skipped and reported on stderr).
  */
 static int
-eval_one(const char *dir, const char *rel, gboolean verbose,
-	 struct score *sc)
+eval_one(const char *dir, const char *rel, gboolean verbose, struct score *sc)
 {
 	struct expect e = {NULL, NULL, NULL, NULL};
 	char *base = g_build_filename(dir, rel, NULL);
@@ -739,8 +738,8 @@ eval_mime_main(int argc, char **argv)
 	pct = 100.0 * sc.match / sc.total;
 	printf("eval mime: %d messages, %d match (%.1f%%); subject %d/%d,"
 	       " from %d/%d, body %d/%d",
-	       sc.total, sc.match, pct, sc.subject, sc.total, sc.from,
-	       sc.total, sc.body, sc.total);
+	       sc.total, sc.match, pct, sc.subject, sc.total, sc.from, sc.total,
+	       sc.body, sc.total);
 	if (sc.skipped > 0)
 		printf("; %d skipped", sc.skipped);
 	printf("\n");

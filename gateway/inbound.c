@@ -20,8 +20,8 @@ inbound_list_address(const char *recipient)
 	plus = memchr(recipient, '+', (gsize)(at - recipient));
 	if (plus == recipient)
 		return NULL;
-	local = g_ascii_strdown(recipient,
-				(plus != NULL ? plus : at) - recipient);
+	local =
+	    g_ascii_strdown(recipient, (plus != NULL ? plus : at) - recipient);
 	domain = g_ascii_strdown(at + 1, -1);
 	out = g_strconcat(local, "@", domain, NULL);
 	g_free(local);
@@ -38,8 +38,8 @@ inbound_result_clear(struct inbound_result *res)
 }
 
 int
-inbound_deliver(PGconn *conn, const struct msg *m, const char *raw,
-		gsize len, const char *sender, const char *recipient,
+inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
+		const char *sender, const char *recipient,
 		struct inbound_result *res, GError **err)
 {
 	struct store_in in;
@@ -101,14 +101,13 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw,
 		in.author_name = PQgetvalue(author, 0, 1);
 	} else if (strcmp(policy, "accept") == 0) {
 		/* A guest: shown under the name the mail gives. */
-		in.author_name = *m->from_name != '\0' ? m->from_name
-						       : m->from_addr;
+		in.author_name =
+		    *m->from_name != '\0' ? m->from_name : m->from_addr;
 	} else if (strcmp(policy, "reject") == 0) {
 		res->verdict = "rejected";
 		res->reason = g_strdup("sender is no member of the list");
 		g_set_error(err, LB_ERROR, EX_NOPERM,
-			    "%s accepts mail from its members only",
-			    res->list);
+			    "%s accepts mail from its members only", res->list);
 		code = EX_NOPERM;
 		goto out;
 	} else {

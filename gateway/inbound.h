@@ -15,12 +15,12 @@
 #include "message.h"
 
 struct inbound_result {
-	const char *verdict;	/* posted, held, duplicate, rejected */
-	char *list;		/* the list address matched, or NULL */
+	const char *verdict; /* posted, held, duplicate, rejected */
+	char *list;	     /* the list address matched, or NULL */
 	long long post_id;
 	long long thread_id;
 	const char *thread_how;
-	char *reason;		/* why held or rejected */
+	char *reason; /* why held or rejected */
 };
 
 /* inbound_deliver: handle m (raw: len bytes) sent by sender to recipient.

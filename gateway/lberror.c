@@ -3,7 +3,7 @@
  */
 #include "lberror.h"
 
-G_DEFINE_QUARK(listbridge-error-quark, lb_error)
+G_DEFINE_QUARK(listbridge - error - quark, lb_error)
 
 int
 lb_error_code(const GError *err)

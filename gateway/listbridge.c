@@ -23,19 +23,20 @@ static int cmd_migrate(PGconn *conn, int argc, char **argv);
 static int
 usage(void)
 {
-	fprintf(stderr,
-		"usage: listbridge COMMAND ...\n"
-		"  deliver [-f SENDER] RECIPIENT... < message\n"
-		"  db migrate\n"
-		"  config\n"
-		"  group add SLUG NAME\n"
-		"  list add ADDRESS --group SLUG [--tag TAG]"
-		" [--policy hold|reject|accept]\n"
-		"  member add ADDRESS NAME [--address OTHER]... [--group SLUG]\n"
-		"             [--delivery each|daily|weekly|none]"
-		" [--role ROLE] [--locale de|en]\n"
-		"  show group SLUG [--lines N]\n"
-		"  eval mime DIR [--min PERCENT] [--verbose]\n");
+	fprintf(
+	    stderr,
+	    "usage: listbridge COMMAND ...\n"
+	    "  deliver [-f SENDER] RECIPIENT... < message\n"
+	    "  db migrate\n"
+	    "  config\n"
+	    "  group add SLUG NAME\n"
+	    "  list add ADDRESS --group SLUG [--tag TAG]"
+	    " [--policy hold|reject|accept]\n"
+	    "  member add ADDRESS NAME [--address OTHER]... [--group SLUG]\n"
+	    "             [--delivery each|daily|weekly|none]"
+	    " [--role ROLE] [--locale de|en]\n"
+	    "  show group SLUG [--lines N]\n"
+	    "  eval mime DIR [--min PERCENT] [--verbose]\n");
 	return EX_USAGE;
 }
 

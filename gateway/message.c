@@ -12,7 +12,7 @@
 
 struct walk {
 	struct msg *m;
-	GMimeObject *body;	/* the part chosen as body */
+	GMimeObject *body; /* the part chosen as body */
 	int parts;
 };
 
@@ -130,7 +130,8 @@ choose_body(GMimeObject *obj, int depth, int *parts)
 
 	/* In multipart/alternative, plain text wins over HTML; in any other
 	 * multipart, the first part with text does. */
-	alternative = g_mime_content_type_is_type(ct, "multipart", "alternative");
+	alternative =
+	    g_mime_content_type_is_type(ct, "multipart", "alternative");
 	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
 	for (i = 0; i < n; i++) {
 		GMimeObject *child =
@@ -139,9 +140,9 @@ choose_body(GMimeObject *obj, int depth, int *parts)
 		found = choose_body(child, depth + 1, parts);
 		if (found == NULL)
 			continue;
-		if (!alternative || g_mime_content_type_is_type(
-					g_mime_object_get_content_type(found),
-					"text", "plain"))
+		if (!alternative ||
+		    g_mime_content_type_is_type(
+			g_mime_object_get_content_type(found), "text", "plain"))
 			return found;
 		if (html == NULL)
 			html = found;
@@ -183,8 +184,7 @@ add_attachment(struct msg *m, GMimePart *part)
 	ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
 	a->content_type = g_mime_content_type_get_mime_type(ct);
 	name = g_mime_part_get_filename(part);
-	a->filename = name != NULL ? g_utf8_make_valid(name, -1)
-				   : g_strdup("");
+	a->filename = name != NULL ? g_utf8_make_valid(name, -1) : g_strdup("");
 
 	b = part_bytes(part);
 	data = g_bytes_get_data(b, &len);
@@ -212,9 +212,10 @@ collect(struct walk *w, GMimeObject *obj, int depth)
 	if (GMIME_IS_MULTIPART(obj)) {
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
 		for (i = 0; i < n; i++)
-			collect(w, g_mime_multipart_get_part(
-				       GMIME_MULTIPART(obj), i),
-				depth + 1);
+			collect(
+			    w,
+			    g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			    depth + 1);
 		return;
 	}
 	if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -268,13 +269,15 @@ add_boundaries(GMimeObject *parent, GMimeObject *part, gpointer data)
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h),
 				       "Content-Type") != 0)
 			continue;
-		ct = g_mime_content_type_parse(NULL, g_mime_header_get_value(h));
+		ct =
+		    g_mime_content_type_parse(NULL, g_mime_header_get_value(h));
 		if (ct == NULL)
 			continue;
 		b = g_mime_content_type_get_parameter(ct, "boundary");
 		if (b != NULL && *b != '\0') {
 			g_ptr_array_add(lines, g_strconcat("--", b, NULL));
-			g_ptr_array_add(lines, g_strconcat("--", b, "--", NULL));
+			g_ptr_array_add(lines,
+					g_strconcat("--", b, "--", NULL));
 		}
 		g_object_unref(ct);
 	}
@@ -342,9 +345,9 @@ read_body(struct msg *m, GMimeObject *body)
 	format = g_mime_content_type_get_parameter(ct, "format");
 	if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
 		delsp = g_mime_content_type_get_parameter(ct, "delsp");
-		m->text = text_unflow(text, delsp != NULL &&
-						g_ascii_strcasecmp(delsp,
-								   "yes") == 0);
+		m->text = text_unflow(
+		    text,
+		    delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
 		g_free(text);
 		return;
 	}
@@ -383,8 +386,8 @@ read_ids(struct msg *m, GMimeParserOptions *opts)
 		return;
 	refs = g_mime_references_parse(opts, h);
 	for (i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
-		char *id = msg_normalize_id(
-		    g_mime_references_get_message_id(refs, i));
+		char *id =
+		    msg_normalize_id(g_mime_references_get_message_id(refs, i));
 
 		if (id != NULL && strchr(id, '@') != NULL)
 			g_ptr_array_add(m->references, id);
@@ -403,7 +406,8 @@ read_from(struct msg *m)
 
 	n = from != NULL ? internet_address_list_length(from) : 0;
 	for (i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address(from, i);
+		InternetAddress *ia =
+		    internet_address_list_get_address(from, i);
 		const char *name, *addr;
 
 		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))

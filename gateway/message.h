@@ -17,29 +17,29 @@
 #include <gmime/gmime.h>
 
 struct msg_attachment {
-	char *filename;		/* decoded, never NULL */
-	char *content_type;	/* "application/pdf" */
-	gsize size;		/* decoded bytes */
-	char sha256[65];	/* hex of the decoded bytes */
-	GBytes *content;	/* NULL when over the size limit */
+	char *filename;	    /* decoded, never NULL */
+	char *content_type; /* "application/pdf" */
+	gsize size;	    /* decoded bytes */
+	char sha256[65];    /* hex of the decoded bytes */
+	GBytes *content;    /* NULL when over the size limit */
 };
 
 struct msg {
 	GMimeMessage *mime;
-	char *message_id;	/* without <>; made from the bytes if absent */
+	char *message_id; /* without <>; made from the bytes if absent */
 	gboolean message_id_made;
-	char *from_addr;	/* "" when there is none */
-	char *from_name;	/* decoded display name, "" when none */
-	char *subject;		/* decoded, "" when none */
-	GDateTime *date;	/* NULL when missing or invalid */
-	char *in_reply_to;	/* first id of In-Reply-To, or NULL */
-	GPtrArray *references;	/* char *ids of References, oldest first */
-	char *text;		/* body as UTF-8 text, LF line ends */
-	char *html;		/* the HTML body (UTF-8) it came from, or NULL */
+	char *from_addr;       /* "" when there is none */
+	char *from_name;       /* decoded display name, "" when none */
+	char *subject;	       /* decoded, "" when none */
+	GDateTime *date;       /* NULL when missing or invalid */
+	char *in_reply_to;     /* first id of In-Reply-To, or NULL */
+	GPtrArray *references; /* char *ids of References, oldest first */
+	char *text;	       /* body as UTF-8 text, LF line ends */
+	char *html;	       /* the HTML body (UTF-8) it came from, or NULL */
 	GPtrArray *attachments; /* struct msg_attachment * */
 	GString *warnings;	/* GMime parser warnings, "code@offset ..." */
 	int nwarnings;
-	int auto_submitted;	/* Auto-Submitted other than "no" */
+	int auto_submitted; /* Auto-Submitted other than "no" */
 };
 
 /* msg_init: initialise GMime.  Call once, before any thread starts. */

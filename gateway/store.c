@@ -143,8 +143,9 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	/* The message row points at its post. */
 	params[0] = post;
 	params[1] = row;
-	res = db_exec(conn, "UPDATE gateway.message SET post_id = $1"
-			    " WHERE id = $2",
+	res = db_exec(conn,
+		      "UPDATE gateway.message SET post_id = $1"
+		      " WHERE id = $2",
 		      2, params, err);
 	if (res == NULL)
 		goto out;

@@ -30,9 +30,9 @@ struct store_in {
 };
 
 struct store_out {
-	int duplicate;		/* the message was stored before */
-	long long message_row;	/* gateway.message id */
-	long long post_id;	/* 0 when held */
+	int duplicate;	       /* the message was stored before */
+	long long message_row; /* gateway.message id */
+	long long post_id;     /* 0 when held */
 	long long thread_id;
 	const char *thread_how; /* how the thread was found */
 };

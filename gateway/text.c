@@ -25,7 +25,7 @@ static const char *
 canonical(const char *declared)
 {
 	static const char *as_1252[] = {"iso-8859-1", "iso8859-1", "latin1",
-					"us-ascii",   "ascii",     "iso_8859-1",
+					"us-ascii",   "ascii",	   "iso_8859-1",
 					"l1",	      "cp819",	   NULL};
 	int i;
 
@@ -47,8 +47,8 @@ try_convert(const char *bytes, gsize len, const char *charset)
 			return NULL;
 		return g_strndup(bytes, len);
 	}
-	out = g_convert(bytes, (gssize)len, "UTF-8", charset, &in, &outlen,
-			NULL);
+	out =
+	    g_convert(bytes, (gssize)len, "UTF-8", charset, &in, &outlen, NULL);
 	if (out == NULL || in != len) {
 		g_free(out);
 		return NULL;
@@ -142,7 +142,8 @@ text_unflow(const char *text, int delsp)
 		if (*line == ' ')
 			line++;
 		len = strlen(line);
-		soft = len > 0 && line[len - 1] == ' ' && strcmp(line, "-- ") != 0;
+		soft =
+		    len > 0 && line[len - 1] == ' ' && strcmp(line, "-- ") != 0;
 
 		/* A soft break joins only lines of the same depth. */
 		if (joining && depth != prev_depth)
@@ -223,7 +224,8 @@ render(GumboNode *node, GString *out, int depth)
 		return;
 	}
 	if (node->type != GUMBO_NODE_ELEMENT &&
-	    node->type != GUMBO_NODE_DOCUMENT && node->type != GUMBO_NODE_TEMPLATE)
+	    node->type != GUMBO_NODE_DOCUMENT &&
+	    node->type != GUMBO_NODE_TEMPLATE)
 		return;
 	if (node->type == GUMBO_NODE_DOCUMENT) {
 		for (i = 0; i < node->v.document.children.length; i++)

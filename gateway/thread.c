@@ -12,11 +12,11 @@
 static gsize strip_prefix(const char *s, int *reply);
 
 /* Reply prefixes in the languages members write in, and forward ones. */
-static const char *const reply_words[] = {"re", "aw", "antw", "antwort",
-					  "sv", "vs", "r", "rif", "res",
-					  "odp", "ynt", NULL};
-static const char *const forward_words[] = {"fwd", "fw", "wg", "tr", "enc",
-					    "rv", "doorst", NULL};
+static const char *const reply_words[] = {"re",	 "aw",	"antw", "antwort",
+					  "sv",	 "vs",	"r",	"rif",
+					  "res", "odp", "ynt",	NULL};
+static const char *const forward_words[] = {"fwd", "fw", "wg",	   "tr",
+					    "enc", "rv", "doorst", NULL};
 
 /*
  * strip_prefix: the length of one leading prefix of s ("Re: ", "AW:",

@@ -30,7 +30,7 @@ char *thread_id_array(char *const *ids, guint n);
  * "references", "late-parent", "subject", "new").  Returns 0, or -1 with
  * err set. */
 int thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
-		   long long *thread_id, long long *parent_id,
-		   const char **how, GError **err);
+		   long long *thread_id, long long *parent_id, const char **how,
+		   GError **err);
 
 #endif

@@ -105,7 +105,7 @@ hook_code(int code)
 static int
 worse(int a, int b)
 {
-	static const int order[] = {EX_TEMPFAIL, EX_CONFIG, EX_OK,
+	static const int order[] = {EX_TEMPFAIL, EX_CONFIG,  EX_OK,
 				    EX_NOPERM,	 EX_DATAERR, EX_NOUSER};
 	size_t i;
 
@@ -186,10 +186,9 @@ deliver_main(int argc, char **argv)
 		char *rcpt = log_clean(argv[i], 200), *why = NULL;
 		int rc;
 
-		rc = hook_code(inbound_deliver(conn, m,
-					       (const char *)buf->data,
-					       buf->len, sender, argv[i],
-					       &res, &rerr));
+		rc = hook_code(inbound_deliver(conn, m, (const char *)buf->data,
+					       buf->len, sender, argv[i], &res,
+					       &rerr));
 		if (rc == 0)
 			log_info("msgid=<%s> list=%s from=<%s> size=%u "
 				 "verdict=%s post=%lld thread=%lld via=%s "
@@ -205,9 +204,9 @@ deliver_main(int argc, char **argv)
 			log_info("msgid=<%s> to=<%s> from=<%s> size=%u "
 				 "verdict=%s exit=%d delay=%.3f error=%s",
 				 msgid, rcpt, from, buf->len,
-				 rc == EX_NOUSER	? "unknown_list"
-				 : rc == EX_NOPERM	? "rejected"
-							: "deferred",
+				 rc == EX_NOUSER   ? "unknown_list"
+				 : rc == EX_NOPERM ? "rejected"
+						   : "deferred",
 				 rc, (g_get_monotonic_time() - started) / 1e6,
 				 why);
 		}

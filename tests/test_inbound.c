@@ -21,7 +21,8 @@ setup(const char *db, const char *policy)
 	int rc = 0;
 
 	args = g_strdup_printf("list add " LIST " --group vorstand"
-			       " --policy %s", policy);
+			       " --policy %s",
+			       policy);
 	rc |= harness_run(NULL, NULL, "group add vorstand Vorstand");
 	rc |= harness_run(NULL, NULL, args);
 	rc |= harness_run(NULL, NULL,
@@ -46,8 +47,8 @@ static int
 deliver(const char *file, const char *rcpt, char **err)
 {
 	char *path = harness_data(file);
-	char *args = g_strdup_printf("deliver -f sender@example.org '%s'",
-				     rcpt);
+	char *args =
+	    g_strdup_printf("deliver -f sender@example.org '%s'", rcpt);
 	int rc = harness_run(path, err, args);
 
 	g_free(path);
@@ -118,10 +119,11 @@ START_TEST(fixtures_thread_as_expected)
 				int k;
 
 				for (k = 0; k < 26; k++)
-					ck_assert_msg(strcmp(thread_of[k],
-							     thread) != 0,
-						      "%s joined a wrong "
-						      "thread", f[0]);
+					ck_assert_msg(
+					    strcmp(thread_of[k], thread) != 0,
+					    "%s joined a wrong "
+					    "thread",
+					    f[0]);
 				g_strlcpy(thread_of[t], thread, 32);
 			}
 			ck_assert_msg(strcmp(thread_of[t], thread) == 0,
@@ -138,8 +140,8 @@ START_TEST(fixtures_thread_as_expected)
 	/* The counts, and the umlauts as stored. */
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.post"),
 			 11);
-	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.thread"), 5);
+	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.thread"),
+			 5);
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM "
 					  "gateway.held_message"),
 			 1);
@@ -153,13 +155,13 @@ START_TEST(fixtures_thread_as_expected)
 				    " author_name = 'Änne Schäfer'"),
 			 3);
 	/* The late parent is now the parent of the reply that came first. */
-	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.post c JOIN"
-			     " portal.post p ON p.id = c.parent_id"
-			     " WHERE c.author_name = 'Jürgen Müller'"
-			     " AND p.author_name = 'Änne Schäfer'"
-			     " AND c.subject LIKE 'Re: Website%'"),
-	    1);
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT count(*) FROM portal.post c JOIN"
+				    " portal.post p ON p.id = c.parent_id"
+				    " WHERE c.author_name = 'Jürgen Müller'"
+				    " AND p.author_name = 'Änne Schäfer'"
+				    " AND c.subject LIKE 'Re: Website%'"),
+			 1);
 	/* Every stored message kept its raw bytes. */
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM"
 					  " gateway.message WHERE size ="
@@ -196,9 +198,8 @@ START_TEST(same_message_three_times_one_post)
 	}
 	/* Also without a Message-ID: the id made from the bytes is stable. */
 	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(deliver("inbound/11-no-message-id.eml", LIST,
-					 NULL),
-				 0);
+		ck_assert_int_eq(
+		    deliver("inbound/11-no-message-id.eml", LIST, NULL), 0);
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.post"),
 			 2);
 	ck_assert_int_eq(
@@ -226,9 +227,9 @@ START_TEST(recipient_forms)
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.post"),
 			 1);
 	g_free(err);
-	ck_assert_int_eq(deliver("inbound/03-reply-iphone.eml", "no-at-sign",
-				 NULL),
-			 EX_NOUSER);
+	ck_assert_int_eq(
+	    deliver("inbound/03-reply-iphone.eml", "no-at-sign", NULL),
+	    EX_NOUSER);
 	PQfinish(conn);
 }
 END_TEST
@@ -251,8 +252,9 @@ START_TEST(stranger_policies)
 	conn = setup("lbt_accept", "accept");
 	ck_assert_int_eq(deliver("inbound/07-stranger.eml", LIST, NULL), 0);
 	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.post WHERE"
-			     " author_id IS NULL AND author_name = 'Max Fremd'"),
+	    harness_ll(conn,
+		       "SELECT count(*) FROM portal.post WHERE"
+		       " author_id IS NULL AND author_name = 'Max Fremd'"),
 	    1);
 	PQfinish(conn);
 
@@ -295,8 +297,8 @@ START_TEST(faults_keep_the_message)
 	g_free(path);
 
 	/* Database down: 75, so the MTA retries. */
-	broken = g_strconcat(text, "database = host=/nonexistent dbname=x\n",
-			     NULL);
+	broken =
+	    g_strconcat(text, "database = host=/nonexistent dbname=x\n", NULL);
 	path = g_strconcat(conf, ".down", NULL);
 	ck_assert(g_file_set_contents(path, broken, -1, NULL));
 	g_setenv("LISTBRIDGE_CONFIG", path, TRUE);
@@ -324,9 +326,8 @@ START_TEST(faults_keep_the_message)
 
 	/* Back to the good config: the message goes through. */
 	g_setenv("LISTBRIDGE_CONFIG", conf, TRUE);
-	ck_assert_int_eq(deliver("inbound/01-thread-start-thunderbird.eml",
-				 LIST, NULL),
-			 0);
+	ck_assert_int_eq(
+	    deliver("inbound/01-thread-start-thunderbird.eml", LIST, NULL), 0);
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.post"),
 			 1);
 	g_free(text);

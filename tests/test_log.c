@@ -16,7 +16,11 @@ static const struct {
     {"evil\nmsgid=<forged>", 200, "evil?msgid=<forged>"},
     {"quote\"d", 200, "quote?d"},
     {"Jürgen Müller", 200, "Jürgen_Müller"},
-    {"\xff\xfe" "bad", 200, "\xef\xbf\xbd\xef\xbf\xbd" "bad"},
+    {"\xff\xfe"
+     "bad",
+     200,
+     "\xef\xbf\xbd\xef\xbf\xbd"
+     "bad"},
     {"abcdefghij", 5, "abcde..."},
     /* Never cut inside a character. */
     {"ääää", 3, "ä..."},

@@ -108,7 +108,8 @@ START_TEST(pdf_attachment)
 
 	ck_assert_int_eq(m->attachments->len, 1);
 	a = m->attachments->pdata[0];
-	ck_assert_str_eq(a->filename, "Haushaltsplan_2027_Entwurf_Übersicht.pdf");
+	ck_assert_str_eq(a->filename,
+			 "Haushaltsplan_2027_Entwurf_Übersicht.pdf");
 	ck_assert_str_eq(a->content_type, "application/pdf");
 	ck_assert(a->content != NULL);
 	data = g_bytes_get_data(a->content, &dlen);
@@ -165,8 +166,8 @@ START_TEST(references_in_order)
 {
 	char *raw;
 	gsize len;
-	struct msg *m = parse_file("inbound/09-reply-late-parent.eml", &raw,
-				   &len);
+	struct msg *m =
+	    parse_file("inbound/09-reply-late-parent.eml", &raw, &len);
 	struct msg *p;
 	char *praw;
 	gsize plen;

@@ -11,11 +11,17 @@ static const struct {
 	const char *want;
 } charsets[] = {
     /* Declared and right. */
-    {"Gr\xc3\xbc\xc3\x9f" "e", -1, "utf-8", "Grüße"},
-    {"Gr\xfc\xdf" "e", -1, "iso-8859-1", "Grüße"},
+    {"Gr\xc3\xbc\xc3\x9f"
+     "e",
+     -1, "utf-8", "Grüße"},
+    {"Gr\xfc\xdf"
+     "e",
+     -1, "iso-8859-1", "Grüße"},
     {"\xa4 5", -1, "iso-8859-15", "€ 5"},
     /* ISO-8859-1 declared, windows-1252 meant (Outlook's quotes, euro). */
-    {"\x84" "Lesen\x93 \x80", -1, "iso-8859-1", "„Lesen“ €"},
+    {"\x84"
+     "Lesen\x93 \x80",
+     -1, "iso-8859-1", "„Lesen“ €"},
     /* No charset: UTF-8 when valid, else windows-1252. */
     {"K\xc3\xb6ln", -1, NULL, "Köln"},
     {"K\xf6ln \x80", -1, NULL, "Köln €"},
@@ -34,8 +40,8 @@ START_TEST(to_utf8)
 {
 	gsize len = charsets[_i].len < 0 ? strlen(charsets[_i].bytes)
 					 : (gsize)charsets[_i].len;
-	char *s = text_to_utf8(charsets[_i].bytes, len, charsets[_i].declared,
-			       NULL);
+	char *s =
+	    text_to_utf8(charsets[_i].bytes, len, charsets[_i].declared, NULL);
 
 	ck_assert(g_utf8_validate(s, -1, NULL));
 	ck_assert_str_eq(s, charsets[_i].want);
