@@ -40,8 +40,8 @@ HOOKS = mta-hooks/deliver.c
 MAIN  = gateway/listbridge.c
 CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
 
-TESTS = tests/test_config tests/test_text tests/test_message \
-        tests/test_thread tests/test_inbound
+TESTS = tests/test_config tests/test_log tests/test_text \
+        tests/test_message tests/test_thread tests/test_inbound
 
 # Keep the test objects between runs.
 .SECONDARY:
@@ -90,8 +90,22 @@ demo: deps
 	@sh tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench/run bench/floor
 	@sh bench/deliver.sh
+
+# The benchmark's tools: the same warnings and hardening as listbridge.
+# The floor links GMime and libpq only, the least a delivery needs.
+BENCH_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS)
+FLOOR_PKGS   = gmime-3.0 libpq
+
+bench/run: bench/run.c
+	@echo "  LD   $@"
+	$(Q)$(CC) $(BENCH_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench/floor: bench/floor.c
+	@echo "  LD   $@"
+	$(Q)$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags $(FLOOR_PKGS)) \
+		$(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --libs $(FLOOR_PKGS))
 
 install: listbridge
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql \
@@ -104,12 +118,13 @@ install: listbridge
 		$(DESTDIR)$(SYSCONFDIR)/listbridge/listbridge.conf
 
 format:
-	clang-format -i gateway/*.[ch] mta-hooks/*.[ch] tests/*.[ch] bench/*.c
+	clang-format -i $(filter-out gateway/sql_embed.c,$(wildcard \
+		gateway/*.[ch] mta-hooks/*.[ch] tests/*.[ch] bench/*.c))
 
 clean:
 	rm -f listbridge gateway/*.o gateway/*.d mta-hooks/*.o mta-hooks/*.d \
 		tests/*.o tests/*.d $(TESTS) gateway/sql_embed.c \
-		bench/floor bench/*.o
+		bench/floor bench/run bench/*.o
 	rm -rf var bench/out
 
 -include $(wildcard gateway/*.d mta-hooks/*.d tests/*.d)

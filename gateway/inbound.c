@@ -44,7 +44,7 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 {
 	struct store_in in;
 	struct store_out out;
-	PGresult *list = NULL, *author = NULL;
+	PGresult *list = NULL;
 	const char *params[2], *policy;
 	char *address = NULL;
 	int code = EX_TEMPFAIL;
@@ -59,11 +59,20 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 		code = EX_NOUSER;
 		goto out;
 	}
+	/* The list, and in the same query the author: a member of its
+	 * group, by any of their addresses. */
 	params[0] = address;
+	params[1] = m->from_addr;
 	list = db_exec(conn,
-		       "SELECT l.group_id, l.address, l.unknown_sender_policy"
-		       " FROM gateway.list l WHERE lower(l.address) = $1",
-		       1, params, err);
+		       "SELECT l.group_id, l.address, l.unknown_sender_policy,"
+		       " mb.id, mb.name FROM gateway.list l"
+		       " LEFT JOIN (portal.member_address a"
+		       " JOIN portal.member mb ON mb.id = a.member_id"
+		       " JOIN portal.membership ms ON ms.member_id = mb.id)"
+		       " ON ms.group_id = l.group_id"
+		       " AND lower(a.address) = lower($2)"
+		       " WHERE lower(l.address) = $1",
+		       2, params, err);
 	if (list == NULL)
 		goto out;
 	if (PQntuples(list) == 0) {
@@ -75,19 +84,6 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	res->list = g_strdup(PQgetvalue(list, 0, 1));
 	policy = PQgetvalue(list, 0, 2);
 
-	/* The author: a member of this group, by any of their addresses. */
-	params[0] = m->from_addr;
-	params[1] = PQgetvalue(list, 0, 0);
-	author = db_exec(conn,
-			 "SELECT mb.id, mb.name FROM portal.member_address a"
-			 " JOIN portal.member mb ON mb.id = a.member_id"
-			 " JOIN portal.membership ms ON ms.member_id = mb.id"
-			 " AND ms.group_id = $2"
-			 " WHERE lower(a.address) = lower($1)",
-			 2, params, err);
-	if (author == NULL)
-		goto out;
-
 	memset(&in, 0, sizeof(in));
 	in.group_id = PQgetvalue(list, 0, 0);
 	in.m = m;
@@ -96,9 +92,9 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	in.envelope_from = sender != NULL ? sender : "";
 	in.envelope_to = recipient;
 	in.kind = STORE_POST;
-	if (PQntuples(author) == 1) {
-		in.author_id = PQgetvalue(author, 0, 0);
-		in.author_name = PQgetvalue(author, 0, 1);
+	if (!PQgetisnull(list, 0, 3)) {
+		in.author_id = PQgetvalue(list, 0, 3);
+		in.author_name = PQgetvalue(list, 0, 4);
 	} else if (strcmp(policy, "accept") == 0) {
 		/* A guest: shown under the name the mail gives. */
 		in.author_name =
@@ -135,7 +131,6 @@ out:
 	if (code != 0 && err != NULL && *err != NULL)
 		code = lb_error_code(*err);
 	PQclear(list);
-	PQclear(author);
 	g_free(address);
 	return code;
 }

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "db.h"
+#include "lberror.h"
 #include "store.h"
 #include "thread.h"
 
 static int insert_post(PGconn *conn, const struct store_in *in,
-		       struct store_out *out, const char *row, GError **err);
+		       struct store_out *out, int *seen_before, GError **err);
+static int adopt_replies(PGconn *conn, const struct store_in *in,
+			 const char *post, GError **err);
 static int insert_attachments(PGconn *conn, const struct msg *m,
 			      const char *post, GError **err);
 static long long first_id(PGresult *res);
@@ -65,18 +68,18 @@ insert_attachments(PGconn *conn, const struct msg *m, const char *post,
 }
 
 /*
- * insert_post: thread (found or new), post, references, attachments, and
- * the message row pointed at the post.
+ * insert_post: thread (found or new) and post in one statement.  Sets
+ * out->thread_id, out->post_id, and *seen_before (replies to this
+ * message came first).
  */
 static int
 insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
-	    const char *row, GError **err)
+	    int *seen_before, GError **err)
 {
 	const struct msg *m = in->m;
-	const char *params[10];
-	char thread[32], parent[32], post[32], *key = NULL, *date = NULL;
-	char *refs = NULL;
-	long long parent_id;
+	struct thread_match match;
+	const char *params[11];
+	char thread[32], parent[32], *key = NULL, *date = NULL;
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -84,42 +87,20 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	 * XXX: two related messages delivered at the same instant may
 	 * each start a thread of their own (no lock spans resolution and
 	 * insert); later messages join the first thread their ids name. */
-	if (thread_resolve(conn, in->group_id, m, &out->thread_id, &parent_id,
-			   &out->thread_how, err) < 0)
+	if (thread_resolve(conn, in->group_id, m, &match, err) < 0)
 		goto out;
-	if (out->thread_id == 0) {
-		key = thread_subject_key(m->subject, NULL);
-		params[0] = in->group_id;
-		params[1] = m->subject;
-		params[2] = key;
-		res = db_exec(conn,
-			      "INSERT INTO portal.thread"
-			      " (group_id, subject, subject_key)"
-			      " VALUES ($1, $2, $3) RETURNING id",
-			      3, params, err);
-		if (res == NULL)
-			goto out;
-		out->thread_id = first_id(res);
-		PQclear(res);
-	} else {
-		snprintf(thread, sizeof(thread), "%lld", out->thread_id);
-		params[0] = thread;
-		res = db_exec(conn,
-			      "UPDATE portal.thread SET last_post_at = now()"
-			      " WHERE id = $1",
-			      1, params, err);
-		if (res == NULL)
-			goto out;
-		PQclear(res);
-	}
-	snprintf(thread, sizeof(thread), "%lld", out->thread_id);
-	snprintf(parent, sizeof(parent), "%lld", parent_id);
-
-	/* The post; written_at is the Date header when there is one. */
+	out->thread_how = match.how;
+	*seen_before = match.seen_before;
+	snprintf(thread, sizeof(thread), "%lld", match.thread_id);
+	snprintf(parent, sizeof(parent), "%lld", match.parent_id);
 	if (m->date != NULL)
 		date = g_date_time_format_iso8601(m->date);
-	params[0] = thread;
-	params[1] = parent_id != 0 ? parent : NULL;
+	key = thread_subject_key(m->subject, NULL);
+
+	/* The post, with its thread made or touched in the same statement;
+	 * written_at is the Date header when there is one. */
+	params[0] = match.thread_id != 0 ? thread : NULL;
+	params[1] = match.parent_id != 0 ? parent : NULL;
 	params[2] = in->author_id;
 	params[3] = in->author_name;
 	params[4] = m->from_addr;
@@ -127,62 +108,55 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	params[6] = m->text;
 	params[7] = m->html;
 	params[8] = date;
+	params[9] = in->group_id;
+	params[10] = key;
 	res = db_exec(conn,
-		      "INSERT INTO portal.post (thread_id, parent_id,"
+		      "WITH made AS (INSERT INTO portal.thread"
+		      " (group_id, subject, subject_key)"
+		      " SELECT $10, $6, $11 WHERE $1::bigint IS NULL"
+		      " RETURNING id),"
+		      " touched AS (UPDATE portal.thread SET last_post_at = now()"
+		      " WHERE id = $1::bigint RETURNING id),"
+		      " t AS (SELECT id FROM made UNION ALL"
+		      " SELECT id FROM touched)"
+		      " INSERT INTO portal.post (thread_id, parent_id,"
 		      " author_id, author_name, author_address, source,"
 		      " subject, text, html, written_at)"
-		      " VALUES ($1, $2, $3, $4, $5, 'mail', $6, $7, $8,"
-		      " coalesce($9::timestamptz, now())) RETURNING id",
-		      9, params, err);
+		      " SELECT t.id, $2, $3, $4, $5, 'mail', $6, $7, $8,"
+		      " coalesce($9::timestamptz, now()) FROM t"
+		      " RETURNING id, thread_id",
+		      11, params, err);
 	if (res == NULL)
 		goto out;
-	out->post_id = first_id(res);
-	PQclear(res);
-	snprintf(post, sizeof(post), "%lld", out->post_id);
-
-	/* The message row points at its post. */
-	params[0] = post;
-	params[1] = row;
-	res = db_exec(conn,
-		      "UPDATE gateway.message SET post_id = $1"
-		      " WHERE id = $2",
-		      2, params, err);
-	if (res == NULL)
+	if (PQntuples(res) != 1) {
+		g_set_error(err, LB_ERROR, EX_TEMPFAIL,
+			    "thread %s vanished while posting", thread);
 		goto out;
+	}
+	out->post_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	out->thread_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	rc = 0;
+out:
 	PQclear(res);
+	g_free(key);
+	g_free(date);
+	return rc;
+}
 
-	/* Our own id names this post now; the ids we refer to are
-	 * remembered for this thread, so that a parent arriving later joins
-	 * it.  XXX: an id already remembered for another thread keeps that
-	 * thread; two threads that turn out to be one are not merged. */
-	refs = thread_id_array((char *const *)m->references->pdata,
-			       m->references->len);
-	params[0] = in->group_id;
-	params[1] = m->message_id;
-	params[2] = thread;
-	params[3] = post;
-	params[4] = m->in_reply_to;
-	params[5] = refs;
-	res = db_exec(conn,
-		      "INSERT INTO gateway.message_ref"
-		      " (group_id, message_id, thread_id, post_id)"
-		      " SELECT $1, id, $3, CASE WHEN id = $2 THEN $4::bigint"
-		      " END FROM (SELECT DISTINCT unnest(array[$2::text,"
-		      " $5::text]"
-		      " || $6::text[]) AS id) ids WHERE id IS NOT NULL"
-		      " ON CONFLICT (group_id, message_id) DO UPDATE"
-		      " SET post_id = EXCLUDED.post_id"
-		      " WHERE message_ref.post_id IS NULL"
-		      " AND EXCLUDED.post_id IS NOT NULL",
-		      6, params, err);
-	if (res == NULL)
-		goto out;
-	PQclear(res);
+/*
+ * adopt_replies: replies stored before this post, whose In-Reply-To
+ * names it, answer it now.
+ */
+static int
+adopt_replies(PGconn *conn, const struct store_in *in, const char *post,
+	      GError **err)
+{
+	const char *params[3];
+	PGresult *res;
 
-	/* Replies that arrived before this post answer it now. */
 	params[0] = post;
 	params[1] = in->group_id;
-	params[2] = m->message_id;
+	params[2] = in->m->message_id;
 	res = db_exec(conn,
 		      "UPDATE portal.post p SET parent_id = $1"
 		      " FROM gateway.message gm WHERE gm.post_id = p.id"
@@ -190,17 +164,9 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 		      " AND p.id <> $1",
 		      3, params, err);
 	if (res == NULL)
-		goto out;
+		return -1;
 	PQclear(res);
-	res = NULL;
-
-	rc = insert_attachments(conn, m, post, err);
-out:
-	PQclear(res);
-	g_free(key);
-	g_free(date);
-	g_free(refs);
-	return rc;
+	return 0;
 }
 
 int
@@ -208,18 +174,33 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	      GError **err)
 {
 	const struct msg *m = in->m;
-	const char *params[8];
-	int lengths[8] = {0}, formats[8] = {0};
-	char size[32], row[32];
-	PGresult *res;
+	const char *params[12];
+	int lengths[12] = {0}, formats[12] = {0};
+	char size[32], post[32], thread[32], *refs = NULL;
+	int seen_before = 0;
+	PGresult *res = NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->thread_how = "";
 	if (db_command(conn, "BEGIN", err) < 0)
 		return -1;
 
-	/* The raw message first: its unique key makes delivery
-	 * idempotent. */
+	/* A post first, when the message is posted. */
+	if (in->kind == STORE_POST &&
+	    insert_post(conn, in, out, &seen_before, err) < 0)
+		goto fail;
+	snprintf(post, sizeof(post), "%lld", out->post_id);
+	snprintf(thread, sizeof(thread), "%lld", out->thread_id);
+
+	/* The raw message, pointing at its post, and the Message-IDs it
+	 * names: its own now names the post; the ones it refers to are
+	 * remembered for the thread, so that a parent arriving later joins
+	 * it.  The unique key on (group, Message-ID) makes delivery
+	 * idempotent: a conflict is a duplicate, and all is rolled back.
+	 * XXX: an id already remembered for another thread keeps that
+	 * thread; two threads that turn out to be one are not merged. */
+	refs = thread_id_array((char *const *)m->references->pdata,
+			       m->references->len);
 	snprintf(size, sizeof(size), "%" G_GSIZE_FORMAT, in->len);
 	params[0] = in->group_id;
 	params[1] = m->message_id;
@@ -231,49 +212,61 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	params[5] = in->envelope_to;
 	params[6] = in->kind == STORE_POST ? "posted" : "held";
 	params[7] = m->in_reply_to;
-	res = db_exec_bin(conn,
-			  "INSERT INTO gateway.message (group_id, message_id,"
-			  " raw, size, envelope_from, envelope_to, verdict,"
-			  " in_reply_to)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-			  " ON CONFLICT (group_id, message_id) DO NOTHING"
-			  " RETURNING id",
-			  8, params, lengths, formats, err);
+	params[8] = in->kind == STORE_POST ? post : NULL;
+	params[9] = in->kind == STORE_POST ? thread : NULL;
+	params[10] = refs;
+	params[11] = in->kind == STORE_HOLD ? in->hold_reason : NULL;
+	res = db_exec_bin(
+	    conn,
+	    "WITH msg AS (INSERT INTO gateway.message (group_id, message_id,"
+	    " raw, size, envelope_from, envelope_to, verdict, in_reply_to,"
+	    " post_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+	    " ON CONFLICT (group_id, message_id) DO NOTHING RETURNING id),"
+	    " refs AS (INSERT INTO gateway.message_ref"
+	    " (group_id, message_id, thread_id, post_id)"
+	    " SELECT $1, id, $10::bigint, CASE WHEN id = $2 THEN $9::bigint"
+	    " END FROM (SELECT DISTINCT unnest(array[$2::text, $8::text]"
+	    " || $11::text[]) AS id) ids"
+	    " WHERE id IS NOT NULL AND $10::bigint IS NOT NULL"
+	    " AND EXISTS (SELECT 1 FROM msg)"
+	    " ON CONFLICT (group_id, message_id) DO UPDATE"
+	    " SET post_id = EXCLUDED.post_id"
+	    " WHERE message_ref.post_id IS NULL"
+	    " AND EXCLUDED.post_id IS NOT NULL),"
+	    " held AS (INSERT INTO gateway.held_message"
+	    " (message, group_id, reason)"
+	    " SELECT id, $1, $12 FROM msg WHERE $12::text IS NOT NULL)"
+	    " SELECT id FROM msg",
+	    12, params, lengths, formats, err);
 	if (res == NULL)
 		goto fail;
 	out->message_row = first_id(res);
 	PQclear(res);
+	res = NULL;
 	if (out->message_row == 0) {
+		memset(out, 0, sizeof(*out));
+		out->thread_how = "";
 		out->duplicate = 1;
-		if (db_command(conn, "ROLLBACK", err) < 0)
-			return -1;
-		return 0;
+		g_free(refs);
+		return db_command(conn, "ROLLBACK", err);
 	}
-	snprintf(row, sizeof(row), "%lld", out->message_row);
 
-	/* A post, or a held message waiting for a moderator. */
+	/* Replies that came first; attachments. */
 	if (in->kind == STORE_POST) {
-		if (insert_post(conn, in, out, row, err) < 0)
+		if (seen_before && adopt_replies(conn, in, post, err) < 0)
 			goto fail;
-	} else {
-		params[0] = row;
-		params[1] = in->group_id;
-		params[2] = in->hold_reason;
-		res = db_exec(conn,
-			      "INSERT INTO gateway.held_message"
-			      " (message, group_id, reason)"
-			      " VALUES ($1, $2, $3)",
-			      3, params, err);
-		if (res == NULL)
+		if (insert_attachments(conn, m, post, err) < 0)
 			goto fail;
-		PQclear(res);
 	}
 
 	/* Success only after COMMIT. */
 	if (db_command(conn, "COMMIT", err) < 0)
 		goto fail;
+	g_free(refs);
 	return 0;
 fail:
+	PQclear(res);
+	g_free(refs);
 	PQclear(PQexec(conn, "ROLLBACK"));
 	return -1;
 }

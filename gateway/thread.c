@@ -129,8 +129,7 @@ thread_id_array(char *const *ids, guint n)
 
 int
 thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
-	       long long *thread_id, long long *parent_id, const char **how,
-	       GError **err)
+	       struct thread_match *match, GError **err)
 {
 	GPtrArray *ids = g_ptr_array_new();
 	PGresult *res = NULL;
@@ -139,9 +138,8 @@ thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 	int reply, rc = -1;
 	guint i, nlinks;
 
-	*thread_id = 0;
-	*parent_id = 0;
-	*how = "new";
+	memset(match, 0, sizeof(*match));
+	match->how = "new";
 
 	/* The ids to look for, in order of trust: In-Reply-To, References
 	 * newest first, then our own id. */
@@ -152,31 +150,36 @@ thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 	nlinks = ids->len;
 	g_ptr_array_add(ids, m->message_id);
 
-	/* First stored one wins. */
+	/* First stored one wins; whether our own id is among them tells of
+	 * replies that came before us. */
 	array = thread_id_array((char *const *)ids->pdata, ids->len);
 	params[0] = group_id;
 	params[1] = array;
+	params[2] = m->message_id;
 	res = db_exec(conn,
 		      "SELECT thread_id, coalesce(post_id, 0),"
-		      " array_position($2::text[], message_id)"
+		      " array_position($2::text[], message_id),"
+		      " bool_or(message_id = $3) OVER ()"
 		      " FROM gateway.message_ref"
 		      " WHERE group_id = $1 AND message_id = ANY($2::text[])"
 		      " ORDER BY 3 LIMIT 1",
-		      2, params, err);
+		      3, params, err);
 	if (res == NULL)
 		goto out;
 	if (PQntuples(res) == 1) {
 		int pos = atoi(PQgetvalue(res, 0, 2));
 
-		*thread_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		match->thread_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		match->seen_before = *PQgetvalue(res, 0, 3) == 't';
 		if ((guint)pos <= nlinks)
-			*parent_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+			match->parent_id =
+			    strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		if ((guint)pos > nlinks)
-			*how = "late-parent";
+			match->how = "late-parent";
 		else if (m->in_reply_to != NULL && pos == 1)
-			*how = "in-reply-to";
+			match->how = "in-reply-to";
 		else
-			*how = "references";
+			match->how = "references";
 		rc = 0;
 		goto out;
 	}
@@ -201,8 +204,8 @@ thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 	if (res == NULL)
 		goto out;
 	if (PQntuples(res) == 1) {
-		*thread_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		*how = "subject";
+		match->thread_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		match->how = "subject";
 	}
 	rc = 0;
 out:

@@ -25,12 +25,17 @@ char *thread_subject_key(const char *subject, int *reply);
 /* thread_id_array: ids as a PostgreSQL text[] literal.  g_free() it. */
 char *thread_id_array(char *const *ids, guint n);
 
-/* thread_resolve: the thread of m in group_id.  Sets *thread_id (0: a
- * new thread) and *parent_id (0: none) and *how ("in-reply-to",
- * "references", "late-parent", "subject", "new").  Returns 0, or -1 with
- * err set. */
+struct thread_match {
+	long long thread_id; /* 0: a new thread */
+	long long parent_id; /* 0: none */
+	int seen_before;     /* the message's own id was stored before */
+	const char *how;     /* in-reply-to, references, late-parent,
+				subject, new */
+};
+
+/* thread_resolve: the thread of m in group_id, into *match.  Returns 0,
+ * or -1 with err set. */
 int thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
-		   long long *thread_id, long long *parent_id, const char **how,
-		   GError **err);
+		   struct thread_match *match, GError **err);
 
 #endif
