@@ -106,7 +106,9 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	params[4] = m->from_addr;
 	params[5] = m->subject;
 	params[6] = m->text;
-	params[7] = m->html;
+	/* XXX: post.html holds sanitised HTML only; until the sanitiser
+	 * exists it stays NULL and the raw message keeps the original. */
+	params[7] = NULL;
 	params[8] = date;
 	params[9] = in->group_id;
 	params[10] = key;

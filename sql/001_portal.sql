@@ -59,7 +59,8 @@ CREATE INDEX thread_subject_idx
 	ON portal.thread (group_id, subject_key, last_post_at);
 
 -- text is what the member wrote, as shown; cut_text is what was trimmed
--- (quoted history, signature), kept so that nothing is lost.
+-- (quoted history, signature), kept so that nothing is lost.  html is HTML
+-- rebuilt from an allow-list, safe to show; NULL when there is none.
 CREATE TABLE portal.post (
 	id              bigserial PRIMARY KEY,
 	thread_id       bigint NOT NULL REFERENCES portal.thread ON DELETE CASCADE,
