@@ -35,7 +35,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 CORE = gateway/lberror.c gateway/log.c gateway/config.c gateway/db.c \
        gateway/sql_embed.c gateway/text.c gateway/message.c \
        gateway/thread.c gateway/store.c gateway/inbound.c gateway/admin.c \
-       gateway/eval.c
+       gateway/eval.c gateway/trim.c gateway/trim_embed.c
 HOOKS = mta-hooks/deliver.c
 MAIN  = gateway/listbridge.c
 CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
@@ -64,6 +64,10 @@ listbridge: $(CORE_OBJS) $(MAIN:.c=.o)
 gateway/sql_embed.c: tools/embed-sql.sh $(wildcard sql/*.sql)
 	@echo "  GEN  $@"
 	$(Q)sh tools/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
+
+gateway/trim_embed.c: tools/embed-text.sh gateway/trim.patterns
+	@echo "  GEN  $@"
+	$(Q)sh tools/embed-text.sh trim_builtin gateway/trim.patterns > $@
 
 tests/test_%.o: tests/test_%.c
 	@echo "  CC   $@"
@@ -118,12 +122,13 @@ install: listbridge
 		$(DESTDIR)$(SYSCONFDIR)/listbridge/listbridge.conf
 
 format:
-	clang-format -i $(filter-out gateway/sql_embed.c,$(wildcard \
+	clang-format -i $(filter-out gateway/%_embed.c,$(wildcard \
 		gateway/*.[ch] mta-hooks/*.[ch] tests/*.[ch] bench/*.c))
 
 clean:
 	rm -f listbridge gateway/*.o gateway/*.d mta-hooks/*.o mta-hooks/*.d \
 		tests/*.o tests/*.d $(TESTS) gateway/sql_embed.c \
+		gateway/trim_embed.c \
 		bench/floor bench/run bench/*.o
 	rm -rf var bench/out
 

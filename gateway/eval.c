@@ -43,6 +43,7 @@
 #include "lberror.h"
 #include "message.h"
 #include "text.h"
+#include "trim.h"
 
 #define EVAL_DEPTH_LIMIT 16 /* folder levels under DIR */
 #define EXCERPT_CHARS	 60 /* characters quoted per value */
@@ -65,7 +66,7 @@ struct score {
 	int skipped; /* pairs that could not be read */
 };
 
-static int parse_args(int *argc, char ***argv, double *min, gboolean *verbose);
+static int parse_args(const char *what, int *argc, char ***argv, double *min, gboolean *verbose);
 static int cmp_paths(gconstpointer a, gconstpointer b);
 static void find_pairs(const char *dir, const char *rel, int depth,
 		       GPtrArray *pairs);
@@ -92,7 +93,8 @@ static int eval_one(const char *dir, const char *rel, gboolean verbose,
  * Returns 0 or EX_USAGE.
  */
 static int
-parse_args(int *argc, char ***argv, double *min, gboolean *verbose)
+parse_args(const char *what, int *argc, char ***argv, double *min,
+	   gboolean *verbose)
 {
 	GOptionEntry entries[] = {
 	    {"min", 0, 0, G_OPTION_ARG_DOUBLE, min,
@@ -105,7 +107,7 @@ parse_args(int *argc, char ***argv, double *min, gboolean *verbose)
 	char *help;
 	int rc = 0;
 
-	ctx = g_option_context_new("DIR - score the MIME parser on a corpus");
+	ctx = g_option_context_new(what);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 
 	/* Options first, then the one argument, then the bounds. */
@@ -703,7 +705,8 @@ eval_mime_main(int argc, char **argv)
 	int rc;
 
 	/* Options and the folder. */
-	rc = parse_args(&argc, &argv, &min, &verbose);
+	rc = parse_args("DIR - score the MIME parser on a corpus", &argc, &argv,
+			&min, &verbose);
 	if (rc != 0)
 		goto out;
 	dir = argv[1];
@@ -747,5 +750,151 @@ eval_mime_main(int argc, char **argv)
 out:
 	if (pairs != NULL)
 		g_ptr_array_free(pairs, TRUE);
+	return rc;
+}
+
+/*
+ * trim_case: trim the text of input and compare what is shown with the
+ * expected file (both stripped of white space at either end).  Returns
+ * 1 when they are equal, 0 when not, -1 when a file cannot be read.
+ */
+static int
+trim_case(const char *input, const char *expected, gboolean verbose,
+	  const char *name, gint64 *usec)
+{
+	struct trim_result r;
+	char *in = NULL, *want = NULL, *got, *w;
+	gint64 t0;
+	int same;
+
+	if (!g_file_get_contents(input, &in, NULL, NULL) ||
+	    !g_file_get_contents(expected, &want, NULL, NULL)) {
+		fprintf(stderr, "listbridge: %s: cannot read the case\n", name);
+		g_free(in);
+		return -1;
+	}
+	text_newlines(in);
+	t0 = g_get_monotonic_time();
+	trim_text(in, &r);
+	*usec = g_get_monotonic_time() - t0;
+	got = g_strstrip(g_strdup(r.text));
+	w = g_strstrip(text_newlines(want));
+	same = strcmp(got, w) == 0;
+	if (!same && verbose) {
+		char *a = excerpt(w, 0), *b = excerpt(got, 0);
+
+		printf("%s: want \"%s\" got \"%s\" (cut at %s)\n", name, a, b,
+		       r.why);
+		g_free(a);
+		g_free(b);
+	}
+	trim_result_clear(&r);
+	g_free(got);
+	g_free(in);
+	g_free(want);
+	return same;
+}
+
+int
+eval_trim_main(int argc, char **argv)
+{
+	GPtrArray *names = NULL;
+	GString *failed = g_string_new(NULL);
+	gboolean verbose = FALSE;
+	char *inputs = NULL, *expects = NULL, *speed = NULL;
+	double min = 0.0, pct;
+	const char *dir, *name;
+	GDir *d = NULL;
+	gint64 usec = 0, slowest = 0;
+	int rc, total = 0, passed = 0;
+	guint i;
+
+	/* Options and the folder: the corpus's test/emails + test/trimmed,
+	 * or our own input/ + expected/. */
+	rc = parse_args("DIR - score the trimmer on a corpus", &argc, &argv,
+			&min, &verbose);
+	if (rc != 0)
+		goto out;
+	dir = argv[1];
+	inputs = g_build_filename(dir, "test", "emails", NULL);
+	if (g_file_test(inputs, G_FILE_TEST_IS_DIR)) {
+		expects = g_build_filename(dir, "test", "trimmed", NULL);
+		speed = g_build_filename(dir, "test", "matchers",
+					 "does_not_contain_embedded_email.txt",
+					 NULL);
+	} else {
+		g_free(inputs);
+		inputs = g_build_filename(dir, "input", NULL);
+		expects = g_build_filename(dir, "expected", NULL);
+	}
+	d = g_dir_open(inputs, 0, NULL);
+	if (d == NULL) {
+		fprintf(stderr, "listbridge: %s: no test/emails or input\n",
+			dir);
+		rc = EX_NOINPUT;
+		goto out;
+	}
+
+	/* The cases, in a stable order. */
+	names = g_ptr_array_new_with_free_func(g_free);
+	while ((name = g_dir_read_name(d)) != NULL)
+		if (g_str_has_suffix(name, ".txt"))
+			g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, cmp_paths);
+
+	/* Each case. */
+	for (i = 0; i < names->len; i++) {
+		char *in = g_build_filename(inputs, names->pdata[i], NULL);
+		char *ex = g_build_filename(expects, names->pdata[i], NULL);
+		int r = trim_case(in, ex, verbose, names->pdata[i], &usec);
+
+		if (r >= 0) {
+			total++;
+			passed += r;
+			if (r == 0)
+				g_string_append_printf(failed, " %s",
+						       (char *)names->pdata[i]);
+		}
+		slowest = MAX(slowest, usec);
+		g_free(in);
+		g_free(ex);
+	}
+	if (total == 0) {
+		fprintf(stderr, "listbridge: %s: no case could be read\n", dir);
+		rc = EX_NOINPUT;
+		goto out;
+	}
+
+	/* The summary, the speed case, and the verdict against --min. */
+	pct = 100.0 * passed / total;
+	printf("eval trim: %d cases, %d passed (%.1f%%), slowest %.2f ms%s%s\n",
+	       total, passed, pct, slowest / 1000.0,
+	       failed->len ? "; failed:" : "", failed->str);
+	rc = pct >= min ? EX_OK : 1;
+	if (speed != NULL && g_file_test(speed, G_FILE_TEST_EXISTS)) {
+		struct trim_result r;
+		char *text = NULL;
+		gint64 t0;
+
+		g_file_get_contents(speed, &text, NULL, NULL);
+		t0 = g_get_monotonic_time();
+		trim_text(text != NULL ? text : "", &r);
+		usec = g_get_monotonic_time() - t0;
+		printf("eval trim: speed case %.2f ms (limit 100 ms)\n",
+		       usec / 1000.0);
+		if (usec > 100000)
+			rc = 1;
+		trim_result_clear(&r);
+		g_free(text);
+	}
+out:
+	if (d != NULL)
+		g_dir_close(d);
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
+	g_string_free(failed, TRUE);
+	g_free(inputs);
+	g_free(expects);
+	g_free(speed);
 	return rc;
 }

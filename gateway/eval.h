@@ -28,4 +28,17 @@
  * EX_DATAERR when no pair could be read. */
 int eval_mime_main(int argc, char **argv);
 
+/*
+ *   listbridge eval trim DIR [--min PERCENT] [--verbose]
+ *
+ * DIR holds test/emails/NAME.txt with test/trimmed/NAME.txt (a corpus) or
+ * input/NAME.txt with expected/NAME.txt (our own fixtures): each input is
+ * trimmed and what is shown compared with the expected text, white space
+ * at both ends stripped.  Prints passed/total and the names that fail;
+ * with a speed case (test/matchers/), its time, which must stay under
+ * 100 ms.  Exits 0 when the share reaches --min and the speed case is
+ * fast, 1 when not.
+ */
+int eval_trim_main(int argc, char **argv);
+
 #endif

@@ -123,5 +123,7 @@ main(int argc, char **argv)
 		return with_db(admin_show_group, argc - 2, argv + 2);
 	if (strcmp(cmd, "eval") == 0 && strcmp(sub, "mime") == 0)
 		return eval_mime_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "eval") == 0 && strcmp(sub, "trim") == 0)
+		return eval_trim_main(argc - 2, argv + 2);
 	return usage();
 }

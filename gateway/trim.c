@@ -1,0 +1,383 @@
+/*
+ * trim: split a reply into what was written, what was forwarded and
+ * what was quoted (see trim.h).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <string.h>
+
+#include <pcre2.h>
+
+#include "lberror.h"
+#include "trim.h"
+
+enum kind { HEADER, SEPARATOR, SIGNATURE, DELIMITER, FORWARD, NKINDS };
+
+static const char *const kind_names[NKINDS] = {
+    "header", "separator", "signature", "delimiter", "forward"};
+
+/* The patterns shipped with listbridge (trim_embed.c). */
+extern const char trim_builtin[];
+
+static pcre2_code *patterns[NKINDS];
+static pcre2_match_data *match;
+static int jitted;
+
+#define JIT_THRESHOLD	(64 * 1024)
+#define DELIMITER_TAIL	20 /* lines a delimiter may have under it */
+
+static int add_lines(GString **alt, const char *text, const char *file,
+		     GError **err);
+static int check_one(const char *pattern, const char *file, int line,
+		     GError **err);
+static GArray *code_blocks(const char *text);
+static int in_block(GArray *blocks, gsize at);
+static gssize first_match(enum kind k, const char *text, gsize len,
+			  GArray *blocks);
+static int short_tail(const char *from);
+static gsize trailing_quotes(const char *text, gsize len);
+static char *strip_blank_lines(const char *s, gsize len);
+
+/*
+ * check_one: compile one pattern alone, to name it when the combined
+ * pattern of its kind does not compile.
+ */
+static int
+check_one(const char *pattern, const char *file, int line, GError **err)
+{
+	PCRE2_UCHAR msg[256];
+	PCRE2_SIZE off;
+	pcre2_code *re;
+	int code;
+
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			   PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS |
+			       PCRE2_MULTILINE,
+			   &code, &off, NULL);
+	if (re != NULL) {
+		pcre2_code_free(re);
+		return 0;
+	}
+	pcre2_get_error_message(code, msg, sizeof(msg));
+	g_set_error(err, LB_ERROR, EX_CONFIG, "%s:%d: bad pattern at %zu: %s",
+		    file, line, (size_t)off, (const char *)msg);
+	return -1;
+}
+
+/*
+ * add_lines: the "kind pattern" lines of text, each appended to the
+ * alternation of its kind.  Returns 0, or -1 with err naming file:line.
+ */
+static int
+add_lines(GString **alt, const char *text, const char *file, GError **err)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	int i, k, rc = 0;
+
+	for (i = 0; rc == 0 && lines[i] != NULL; i++) {
+		char *line = g_strstrip(lines[i]), *pat;
+
+		if (*line == '\0' || *line == '#')
+			continue;
+		pat = line + strcspn(line, " \t");
+		if (*pat != '\0')
+			*pat++ = '\0';
+		pat += strspn(pat, " \t");
+		for (k = 0; k < NKINDS; k++)
+			if (strcmp(line, kind_names[k]) == 0)
+				break;
+		if (k == NKINDS || *pat == '\0') {
+			g_set_error(err, LB_ERROR, EX_CONFIG,
+				    "%s:%d: want \"KIND PATTERN\", KIND one "
+				    "of header, separator, signature, "
+				    "delimiter, forward",
+				    file, i + 1);
+			rc = -1;
+			break;
+		}
+		rc = check_one(pat, file, i + 1, err);
+		g_string_append_printf(alt[k], "%s(?:%s)",
+				       alt[k]->len > 0 ? "|" : "", pat);
+	}
+	g_strfreev(lines);
+	return rc;
+}
+
+int
+trim_load(const char *extra, GError **err)
+{
+	GString *alt[NKINDS];
+	char *text = NULL;
+	int k, rc = -1;
+
+	for (k = 0; k < NKINDS; k++)
+		alt[k] = g_string_new(NULL);
+
+	/* The built-in lines, then the admin's own. */
+	if (add_lines(alt, trim_builtin, "trim.patterns (built in)", err) < 0)
+		goto out;
+	if (extra != NULL && *extra != '\0' &&
+	    g_file_get_contents(extra, &text, NULL, NULL) &&
+	    add_lines(alt, text, extra, err) < 0)
+		goto out;
+
+	/* One compiled alternation per kind. */
+	for (k = 0; k < NKINDS; k++) {
+		PCRE2_SIZE off;
+		int code;
+
+		if (patterns[k] != NULL)
+			pcre2_code_free(patterns[k]);
+		patterns[k] = NULL;
+		if (alt[k]->len == 0)
+			continue;
+		patterns[k] = pcre2_compile(
+		    (PCRE2_SPTR)alt[k]->str, alt[k]->len,
+		    PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_MULTILINE |
+			PCRE2_NO_UTF_CHECK,
+		    &code, &off, NULL);
+		if (patterns[k] == NULL) {
+			g_set_error(err, LB_ERROR, EX_CONFIG,
+				    "trim patterns of kind %s do not compile",
+				    kind_names[k]);
+			goto out;
+		}
+	}
+	if (match == NULL)
+		match = pcre2_match_data_create(4, NULL);
+	jitted = 0;
+	rc = 0;
+out:
+	for (k = 0; k < NKINDS; k++)
+		g_string_free(alt[k], TRUE);
+	g_free(text);
+	return rc;
+}
+
+/*
+ * code_blocks: the byte ranges of ``` fenced blocks, where nothing is
+ * cut.  An unclosed fence runs to the end.
+ */
+static GArray *
+code_blocks(const char *text)
+{
+	GArray *blocks = g_array_new(FALSE, FALSE, sizeof(gsize));
+	const char *p = text;
+	gsize start = 0;
+	int open = 0;
+
+	while (*p != '\0') {
+		const char *q = p;
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (strncmp(q, "```", 3) == 0) {
+			gsize at = (gsize)(p - text);
+
+			if (!open)
+				start = at;
+			else {
+				g_array_append_val(blocks, start);
+				g_array_append_val(blocks, at);
+			}
+			open = !open;
+		}
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	if (open) {
+		gsize end = strlen(text);
+
+		g_array_append_val(blocks, start);
+		g_array_append_val(blocks, end);
+	}
+	return blocks;
+}
+
+static int
+in_block(GArray *blocks, gsize at)
+{
+	guint i;
+
+	for (i = 0; i + 1 < blocks->len; i += 2)
+		if (at >= g_array_index(blocks, gsize, i) &&
+		    at <= g_array_index(blocks, gsize, i + 1))
+			return 1;
+	return 0;
+}
+
+/* short_tail: at most DELIMITER_TAIL non-blank lines after this line. */
+static int
+short_tail(const char *from)
+{
+	const char *p = strchr(from, '\n');
+	int lines = 0, blank = 1;
+
+	for (; p != NULL && *p != '\0'; p++) {
+		if (*p == '\n') {
+			if (!blank && ++lines > DELIMITER_TAIL)
+				return 0;
+			blank = 1;
+		} else if (!g_ascii_isspace(*p))
+			blank = 0;
+	}
+	return lines + !blank <= DELIMITER_TAIL;
+}
+
+/*
+ * first_match: where the first line matching a pattern of kind k starts,
+ * outside code blocks, or -1.  Delimiters count only above a short
+ * tail.
+ */
+static gssize
+first_match(enum kind k, const char *text, gsize len, GArray *blocks)
+{
+	PCRE2_SIZE from = 0, *ov;
+	int rc;
+
+	if (patterns[k] == NULL)
+		return -1;
+	while (from <= len) {
+		rc = pcre2_match(patterns[k], (PCRE2_SPTR)text, len, from,
+				 PCRE2_NO_UTF_CHECK, match, NULL);
+		if (rc < 0)
+			return -1;
+		ov = pcre2_get_ovector_pointer(match);
+		if (!in_block(blocks, ov[0]) &&
+		    (k != DELIMITER || short_tail(text + ov[0])))
+			return (gssize)ov[0];
+		/* Go on after this line. */
+		from = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		while (from < len && text[from] != '\n')
+			from++;
+	}
+	return -1;
+}
+
+/*
+ * trailing_quotes: where the block of "> " lines (and blank lines) that
+ * ends text begins; len when there is none, or when text holds nothing
+ * but quotes (then the quote is what was written).
+ */
+static gsize
+trailing_quotes(const char *text, gsize len)
+{
+	gsize end = len, start, at = len;
+	int quoted = 0;
+
+	while (end > 0) {
+		const char *p;
+
+		start = end;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		for (p = text + start; p < text + end && (*p == ' ' || *p == '\t');
+		     p++)
+			;
+		if (p < text + end && *p == '>')
+			quoted = 1;
+		else if (p < text + end && *p != '\n')
+			return quoted ? at : len;
+		at = start;
+		end = start > 0 ? start - 1 : 0;
+		if (start == 0)
+			break;
+	}
+	return len;
+}
+
+/* strip_blank_lines: s[0..len) without blank lines at either end, and
+ * without white space at the end of its last line. */
+static char *
+strip_blank_lines(const char *s, gsize len)
+{
+	gsize start = 0, i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n')
+			start = i + 1;
+		else if (!g_ascii_isspace(s[i]))
+			break;
+	}
+	if (i == len)
+		return g_strdup("");
+	while (len > start && g_ascii_isspace(s[len - 1]))
+		len--;
+	return g_strndup(s + start, len - start);
+}
+
+void
+trim_text(const char *text, struct trim_result *r)
+{
+	GArray *blocks;
+	gsize len = strlen(text), cut, fwd, quotes;
+	gssize at;
+	int k;
+
+	memset(r, 0, sizeof(*r));
+	r->why = "none";
+	if (patterns[HEADER] == NULL && trim_load(NULL, NULL) < 0) {
+		r->text = g_strdup(text);
+		r->forwarded = g_strdup("");
+		r->cut = g_strdup("");
+		return;
+	}
+	if (len > JIT_THRESHOLD && !jitted) {
+		for (k = 0; k < NKINDS; k++)
+			if (patterns[k] != NULL)
+				pcre2_jit_compile(patterns[k],
+						  PCRE2_JIT_COMPLETE);
+		jitted = 1;
+	}
+
+	/* The first cut of any kind, and the first forwarded message. */
+	blocks = code_blocks(text);
+	cut = len;
+	for (k = 0; k < NKINDS; k++) {
+		if (k == FORWARD)
+			continue;
+		at = first_match((enum kind)k, text, len, blocks);
+		if (at >= 0 && (gsize)at < cut) {
+			cut = (gsize)at;
+			r->why = kind_names[k];
+		}
+	}
+	at = first_match(FORWARD, text, len, blocks);
+	fwd = at >= 0 ? (gsize)at : len;
+	g_array_free(blocks, TRUE);
+
+	/* A forwarded message above the first cut is kept whole. */
+	if (fwd < cut) {
+		cut = fwd;
+		r->why = "none";
+	}
+
+	/* Quotes that end what is left go with the cut. */
+	quotes = trailing_quotes(text, cut);
+	if (quotes < cut) {
+		cut = quotes;
+		r->why = "quote";
+		if (fwd < len && fwd >= quotes)
+			fwd = len;
+	}
+
+	r->text = strip_blank_lines(text, cut);
+	if (fwd < len && fwd >= cut) {
+		r->cut = strip_blank_lines(text + cut, fwd - cut);
+		r->forwarded = strip_blank_lines(text + fwd, len - fwd);
+	} else {
+		r->cut = strip_blank_lines(text + cut, len - cut);
+		r->forwarded = g_strdup("");
+	}
+}
+
+void
+trim_result_clear(struct trim_result *r)
+{
+	g_free(r->text);
+	g_free(r->forwarded);
+	g_free(r->cut);
+	memset(r, 0, sizeof(*r));
+}
