@@ -54,6 +54,9 @@ static const struct setting settings[] = {
      NULL, "locale of new memberships"},
     {"timezone", K_STRING, OFF(timezone), "Europe/Berlin", 0, 0, NULL, NULL,
      "time zone in which dates are shown"},
+    {"trim_patterns_file", K_STRING, OFF(trim_patterns_file),
+     "/etc/listbridge/trim.patterns", 0, 0, NULL, NULL,
+     "patterns added to the built-in trim patterns (missing: none)"},
     {"syslog_facility", K_CHOICE, OFF(syslog_facility), "mail", 0, 0,
      "||mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|"
      "local7|",

@@ -33,6 +33,7 @@ struct cfg {
 	char *message_id_domain;
 	char *default_locale;
 	char *timezone;
+	char *trim_patterns_file;
 	char *syslog_facility;
 	gboolean log_verbose;
 	gboolean hook_allow_root;

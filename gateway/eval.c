@@ -39,6 +39,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "config.h"
 #include "eval.h"
 #include "lberror.h"
 #include "message.h"
@@ -800,6 +801,7 @@ eval_trim_main(int argc, char **argv)
 {
 	GPtrArray *names = NULL;
 	GString *failed = g_string_new(NULL);
+	GError *err = NULL;
 	gboolean verbose = FALSE;
 	char *inputs = NULL, *expects = NULL, *speed = NULL;
 	double min = 0.0, pct;
@@ -816,6 +818,12 @@ eval_trim_main(int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	dir = argv[1];
+	if (trim_load(cfg.trim_patterns_file, &err) < 0) {
+		fprintf(stderr, "listbridge: %s\n", err->message);
+		g_error_free(err);
+		rc = EX_CONFIG;
+		goto out;
+	}
 	inputs = g_build_filename(dir, "test", "emails", NULL);
 	if (g_file_test(inputs, G_FILE_TEST_IS_DIR)) {
 		expects = g_build_filename(dir, "test", "trimmed", NULL);

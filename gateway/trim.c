@@ -33,7 +33,12 @@ static int check_one(const char *pattern, const char *file, int line,
 static GArray *code_blocks(const char *text);
 static int in_block(GArray *blocks, gsize at);
 static gssize first_match(enum kind k, const char *text, gsize len,
-			  GArray *blocks);
+			  gsize start, GArray *blocks, gsize *end);
+static int quote_line(const char *p);
+static gsize line_end(const char *text, gsize len, gsize at);
+static int blank_line(const char *p);
+static gsize quote_block(const char *text, gsize len, gsize at);
+static int blank_span(const char *text, gsize from, gsize to);
 static int short_tail(const char *from);
 static gsize trailing_quotes(const char *text, gsize len);
 static char *strip_blank_lines(const char *s, gsize len);
@@ -137,9 +142,13 @@ trim_load(const char *extra, GError **err)
 			PCRE2_NO_UTF_CHECK,
 		    &code, &off, NULL);
 		if (patterns[k] == NULL) {
+			PCRE2_UCHAR msg[256];
+
+			pcre2_get_error_message(code, msg, sizeof(msg));
 			g_set_error(err, LB_ERROR, EX_CONFIG,
-				    "trim patterns of kind %s do not compile",
-				    kind_names[k]);
+				    "trim patterns of kind %s do not compile "
+				    "together: %s",
+				    kind_names[k], (const char *)msg);
 			goto out;
 		}
 	}
@@ -232,9 +241,10 @@ short_tail(const char *from)
  * tail.
  */
 static gssize
-first_match(enum kind k, const char *text, gsize len, GArray *blocks)
+first_match(enum kind k, const char *text, gsize len, gsize start,
+	    GArray *blocks, gsize *end)
 {
-	PCRE2_SIZE from = 0, *ov;
+	PCRE2_SIZE from = start, *ov;
 	int rc;
 
 	if (patterns[k] == NULL)
@@ -246,8 +256,10 @@ first_match(enum kind k, const char *text, gsize len, GArray *blocks)
 			return -1;
 		ov = pcre2_get_ovector_pointer(match);
 		if (!in_block(blocks, ov[0]) &&
-		    (k != DELIMITER || short_tail(text + ov[0])))
+		    (k != DELIMITER || short_tail(text + ov[0]))) {
+			*end = line_end(text, len, ov[1] > 0 ? ov[1] - 1 : 0);
 			return (gssize)ov[0];
+		}
 		/* Go on after this line. */
 		from = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
 		while (from < len && text[from] != '\n')
@@ -308,12 +320,75 @@ strip_blank_lines(const char *s, gsize len)
 	return g_strndup(s + start, len - start);
 }
 
+/*
+ * quote_line: whether the line at p is quoted: "> ..." or Supercite's
+ * "AB> ...".
+ */
+static int
+quote_line(const char *p)
+{
+	int n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (n < 3 && g_ascii_isupper(p[n]))
+		n++;
+	return p[n] == '>';
+}
+
+/* line_end: the position after the line holding at (after its LF). */
+static gsize
+line_end(const char *text, gsize len, gsize at)
+{
+	const char *nl = memchr(text + at, '\n', len - at);
+
+	return nl != NULL ? (gsize)(nl - text) + 1 : len;
+}
+
+/* blank_line: whether the line at p holds only white space. */
+static int
+blank_line(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r')
+		p++;
+	return *p == '\n' || *p == '\0';
+}
+
+/*
+ * quote_block: from at, skip blank lines; when quoted lines follow, the
+ * end of that block (quoted and blank lines), else at itself.
+ */
+static gsize
+quote_block(const char *text, gsize len, gsize at)
+{
+	gsize p = at, end = at;
+
+	while (p < len && blank_line(text + p))
+		p = line_end(text, len, p);
+	while (p < len && (quote_line(text + p) || blank_line(text + p))) {
+		if (quote_line(text + p))
+			end = line_end(text, len, p);
+		p = line_end(text, len, p);
+	}
+	return end;
+}
+
+/* blank_span: whether text[from..to) holds only white space. */
+static int
+blank_span(const char *text, gsize from, gsize to)
+{
+	for (; from < to; from++)
+		if (!g_ascii_isspace(text[from]))
+			return 0;
+	return 1;
+}
+
 void
 trim_text(const char *text, struct trim_result *r)
 {
+	GString *kept, *cut;
 	GArray *blocks;
-	gsize len = strlen(text), cut, fwd, quotes;
-	gssize at;
+	gsize len = strlen(text), pos = 0, fwd = len, quotes;
 	int k;
 
 	memset(r, 0, sizeof(*r));
@@ -331,46 +406,92 @@ trim_text(const char *text, struct trim_result *r)
 						  PCRE2_JIT_COMPLETE);
 		jitted = 1;
 	}
-
-	/* The first cut of any kind, and the first forwarded message. */
+	kept = g_string_sized_new(len);
+	cut = g_string_new(NULL);
 	blocks = code_blocks(text);
-	cut = len;
-	for (k = 0; k < NKINDS; k++) {
-		if (k == FORWARD)
-			continue;
-		at = first_match((enum kind)k, text, len, blocks);
-		if (at >= 0 && (gsize)at < cut) {
-			cut = (gsize)at;
-			r->why = kind_names[k];
+
+	/* Cut by cut, from the top. */
+	for (;;) {
+		gsize c = len, hend = len, end, qend;
+		const char *why = "none";
+		gssize at;
+
+		/* The first cut of any kind, and the first forward. */
+		for (k = 0; k < NKINDS; k++) {
+			if (k == FORWARD)
+				continue;
+			at = first_match((enum kind)k, text, len, pos, blocks,
+					 &end);
+			if (at >= 0 && (gsize)at < c) {
+				c = (gsize)at;
+				hend = end;
+				why = kind_names[k];
+			}
 		}
+		at = first_match(FORWARD, text, len, pos, blocks, &end);
+		fwd = at >= 0 ? (gsize)at : len;
+
+		/* A forwarded message above the first cut is kept whole. */
+		if (fwd < c) {
+			g_string_append_len(kept, text + pos, fwd - pos);
+			break;
+		}
+		fwd = len;
+		if (c == len) {
+			g_string_append_len(kept, text + pos, len - pos);
+			break;
+		}
+
+		/* An attribution line is no cut when the member answers
+		 * below the quote: at the top, it goes with the quote it
+		 * introduces; under text of their own, only the line goes
+		 * and the quote stays with the answer (interleaved). */
+		if (why == kind_names[HEADER]) {
+			int top = blank_span(kept->str, 0, kept->len) &&
+				  blank_span(text, pos, c);
+
+			qend = quote_block(text, len, hend);
+			if (!blank_span(text, qend, len) &&
+			    (qend > hend || top)) {
+				g_string_append_len(kept, text + pos, c - pos);
+				if (top) {
+					g_string_append_len(cut, text + c,
+							    qend - c);
+				} else {
+					g_string_append_len(cut, text + c,
+							    hend - c);
+					g_string_append_len(kept, text + hend,
+							    qend - hend);
+				}
+				g_string_append_c(cut, '\n');
+				pos = qend;
+				continue;
+			}
+		}
+
+		/* A cut: all that follows. */
+		g_string_append_len(kept, text + pos, c - pos);
+		g_string_append_len(cut, text + c, len - c);
+		r->why = why;
+		pos = len;
+		break;
 	}
-	at = first_match(FORWARD, text, len, blocks);
-	fwd = at >= 0 ? (gsize)at : len;
 	g_array_free(blocks, TRUE);
 
-	/* A forwarded message above the first cut is kept whole. */
-	if (fwd < cut) {
-		cut = fwd;
-		r->why = "none";
+	/* Quotes that end what is kept go with the cut. */
+	quotes = trailing_quotes(kept->str, kept->len);
+	if (quotes < kept->len) {
+		g_string_prepend(cut, kept->str + quotes);
+		g_string_truncate(kept, quotes);
+		if (strcmp(r->why, "none") == 0)
+			r->why = "quote";
 	}
 
-	/* Quotes that end what is left go with the cut. */
-	quotes = trailing_quotes(text, cut);
-	if (quotes < cut) {
-		cut = quotes;
-		r->why = "quote";
-		if (fwd < len && fwd >= quotes)
-			fwd = len;
-	}
-
-	r->text = strip_blank_lines(text, cut);
-	if (fwd < len && fwd >= cut) {
-		r->cut = strip_blank_lines(text + cut, fwd - cut);
-		r->forwarded = strip_blank_lines(text + fwd, len - fwd);
-	} else {
-		r->cut = strip_blank_lines(text + cut, len - cut);
-		r->forwarded = g_strdup("");
-	}
+	r->text = strip_blank_lines(kept->str, kept->len);
+	r->cut = strip_blank_lines(cut->str, cut->len);
+	r->forwarded = strip_blank_lines(text + fwd, len - fwd);
+	g_string_free(kept, TRUE);
+	g_string_free(cut, TRUE);
 }
 
 void
