@@ -402,7 +402,10 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 		    "SELECT t.id, t.subject, p.id, coalesce(p.parent_id, 0),"
 		    " to_char(p.written_at, 'YYYY-MM-DD HH24:MI'),"
 		    " p.author_name, coalesce(p.author_address, ''),"
-		    " p.text, p.author_id IS NULL"
+		    " p.text, p.author_id IS NULL,"
+		    " CASE WHEN p.cut_text = '' THEN 0 ELSE"
+		    " array_length(string_to_array(p.cut_text, E'\\n'), 1)"
+		    " END"
 		    " FROM portal.thread t JOIN portal.post p"
 		    " ON p.thread_id = t.id WHERE t.group_id = $1"
 		    " ORDER BY t.created_at, t.id, p.written_at, p.id",
@@ -432,6 +435,10 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 		       PQgetvalue(posts, i, 5), PQgetvalue(posts, i, 6),
 		       *PQgetvalue(posts, i, 8) == 't' ? " (guest)" : "");
 		print_text(PQgetvalue(posts, i, 7), max);
+		if (strcmp(PQgetvalue(posts, i, 9), "0") != 0)
+			printf("      [trimmed: %s lines of quotes and "
+			       "signature, kept]\n",
+			       PQgetvalue(posts, i, 9));
 		for (j = 0; j < PQntuples(att); j++)
 			if (strcmp(PQgetvalue(att, j, 0),
 				   PQgetvalue(posts, i, 2)) == 0)

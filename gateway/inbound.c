@@ -7,6 +7,7 @@
 #include "inbound.h"
 #include "lberror.h"
 #include "store.h"
+#include "trim.h"
 
 char *
 inbound_list_address(const char *recipient)
@@ -45,6 +46,8 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	struct store_in in;
 	struct store_out out;
 	PGresult *list = NULL;
+	struct trim_result trim = {NULL, NULL, NULL, NULL};
+	char *shown = NULL;
 	const char *params[2], *policy;
 	char *address = NULL;
 	int code = EX_TEMPFAIL;
@@ -114,6 +117,16 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 		res->reason = g_strdup(in.hold_reason);
 	}
 
+	/* What the member wrote, apart from quotes and signature; a
+	 * forwarded message stays with it. */
+	trim_text(m->text, &trim);
+	shown = *trim.forwarded == '\0'
+		    ? g_strdup(trim.text)
+		    : g_strconcat(trim.text, *trim.text ? "\n\n" : "",
+				  trim.forwarded, NULL);
+	in.text = shown;
+	in.cut = trim.cut;
+
 	/* Store, once. */
 	if (store_message(conn, &in, &out, err) < 0)
 		goto out;
@@ -131,6 +144,9 @@ out:
 	if (code != 0 && err != NULL && *err != NULL)
 		code = lb_error_code(*err);
 	PQclear(list);
+	if (trim.text != NULL)
+		trim_result_clear(&trim);
+	g_free(shown);
 	g_free(address);
 	return code;
 }

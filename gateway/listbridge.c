@@ -15,10 +15,13 @@
 #include "eval.h"
 #include "lberror.h"
 #include "log.h"
+#include "text.h"
+#include "trim.h"
 
 static int usage(void);
 static int with_db(int (*fn)(PGconn *, int, char **), int argc, char **argv);
 static int cmd_migrate(PGconn *conn, int argc, char **argv);
+static int cmd_trim(int argc, char **argv);
 
 static int
 usage(void)
@@ -81,6 +84,45 @@ cmd_migrate(PGconn *conn, int argc, char **argv)
 	return EX_OK;
 }
 
+/*
+ * cmd_trim: "listbridge trim [FILE]": what the trimmer makes of a text
+ * (a message body, not a whole message), for admins who test patterns.
+ */
+static int
+cmd_trim(int argc, char **argv)
+{
+	struct trim_result r;
+	GError *err = NULL;
+	char *text = NULL;
+	gsize len;
+
+	if (argc > 2)
+		return usage();
+	if (trim_load(cfg.trim_patterns_file, &err) < 0) {
+		fprintf(stderr, "listbridge: %s\n", err->message);
+		g_error_free(err);
+		return EX_CONFIG;
+	}
+	if (argc == 2 ? !g_file_get_contents(argv[1], &text, &len, &err)
+		      : !g_file_get_contents("/dev/stdin", &text, &len, &err)) {
+		fprintf(stderr, "listbridge: %s\n", err->message);
+		g_error_free(err);
+		return EX_NOINPUT;
+	}
+	if (!g_utf8_validate(text, (gssize)len, NULL)) {
+		char *valid = text_to_utf8(text, len, NULL, NULL);
+
+		g_free(text);
+		text = valid;
+	}
+	trim_text(text_newlines(text), &r);
+	printf("== shown\n%s\n== forwarded\n%s\n== cut (%s)\n%s\n", r.text,
+	       r.forwarded, r.why, r.cut);
+	trim_result_clear(&r);
+	g_free(text);
+	return EX_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -123,6 +165,8 @@ main(int argc, char **argv)
 		return with_db(admin_show_group, argc - 2, argv + 2);
 	if (strcmp(cmd, "eval") == 0 && strcmp(sub, "mime") == 0)
 		return eval_mime_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "trim") == 0)
+		return cmd_trim(argc - 1, argv + 1);
 	if (strcmp(cmd, "eval") == 0 && strcmp(sub, "trim") == 0)
 		return eval_trim_main(argc - 2, argv + 2);
 	return usage();

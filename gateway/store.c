@@ -78,7 +78,7 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 {
 	const struct msg *m = in->m;
 	struct thread_match match;
-	const char *params[11];
+	const char *params[12];
 	char thread[32], parent[32], *key = NULL, *date = NULL;
 	PGresult *res = NULL;
 	int rc = -1;
@@ -105,13 +105,14 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	params[3] = in->author_name;
 	params[4] = m->from_addr;
 	params[5] = m->subject;
-	params[6] = m->text;
+	params[6] = in->text;
 	/* XXX: post.html holds sanitised HTML only; until the sanitiser
 	 * exists it stays NULL and the raw message keeps the original. */
 	params[7] = NULL;
 	params[8] = date;
 	params[9] = in->group_id;
 	params[10] = key;
+	params[11] = in->cut;
 	res = db_exec(conn,
 		      "WITH made AS (INSERT INTO portal.thread"
 		      " (group_id, subject, subject_key)"
@@ -123,11 +124,11 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 		      " SELECT id FROM touched)"
 		      " INSERT INTO portal.post (thread_id, parent_id,"
 		      " author_id, author_name, author_address, source,"
-		      " subject, text, html, written_at)"
-		      " SELECT t.id, $2, $3, $4, $5, 'mail', $6, $7, $8,"
+		      " subject, text, cut_text, html, written_at)"
+		      " SELECT t.id, $2, $3, $4, $5, 'mail', $6, $7, $12, $8,"
 		      " coalesce($9::timestamptz, now()) FROM t"
 		      " RETURNING id, thread_id",
-		      11, params, err);
+		      12, params, err);
 	if (res == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {

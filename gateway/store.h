@@ -27,6 +27,8 @@ struct store_in {
 	const char *author_id;	 /* member id, NULL for a guest */
 	const char *author_name; /* shown name */
 	const char *hold_reason; /* STORE_HOLD */
+	const char *text;	 /* the post's text, trimmed */
+	const char *cut;	 /* what trimming cut from it */
 };
 
 struct store_out {

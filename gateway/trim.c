@@ -279,23 +279,20 @@ trailing_quotes(const char *text, gsize len)
 	gsize end = len, start, at = len;
 	int quoted = 0;
 
+	/* Line by line from the end: blank and quoted lines, until a line
+	 * of text. */
 	while (end > 0) {
-		const char *p;
-
 		start = end;
 		while (start > 0 && text[start - 1] != '\n')
 			start--;
-		for (p = text + start; p < text + end && (*p == ' ' || *p == '\t');
-		     p++)
-			;
-		if (p < text + end && *p == '>')
+		if (quote_line(text + start))
 			quoted = 1;
-		else if (p < text + end && *p != '\n')
+		else if (!blank_span(text, start, end))
 			return quoted ? at : len;
 		at = start;
-		end = start > 0 ? start - 1 : 0;
 		if (start == 0)
 			break;
+		end = start - 1;
 	}
 	return len;
 }

@@ -18,6 +18,7 @@
 #include "../gateway/lberror.h"
 #include "../gateway/log.h"
 #include "../gateway/message.h"
+#include "../gateway/trim.h"
 #include "deliver.h"
 
 static void on_alarm(int sig);
@@ -156,6 +157,12 @@ deliver_main(int argc, char **argv)
 	/* A hard stop for everything below. */
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)cfg.deliver_timeout);
+
+	/* The trim patterns: a bad one is a configuration error. */
+	if (trim_load(cfg.trim_patterns_file, &err) < 0) {
+		code = EX_CONFIG;
+		goto out;
+	}
 
 	/* Read and parse. */
 	buf = g_byte_array_new();

@@ -84,6 +84,14 @@ else
 	echo "== corpus: $eml not present, skipped"
 fi
 
+# 4. The trimmer against the reply-trimming corpus: at least 60 of 64.
+trim="$corpus/reply-trimming"
+if [ -d "$trim/test/emails" ]; then
+	echo "== eval: listbridge eval trim $trim"
+	"$top/listbridge" eval trim "$trim" --min 93.75 ||
+		failed=$((failed + 1))
+fi
+
 echo
 if [ "$failed" -eq 0 ]; then
 	echo "check: all passed"
