@@ -40,7 +40,7 @@ HOOKS = mta-hooks/deliver.c
 MAIN  = gateway/listbridge.c
 CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
 
-TESTS = tests/test_config tests/test_log tests/test_text \
+TESTS = tests/test_config tests/test_log tests/test_text tests/test_trim \
         tests/test_message tests/test_thread tests/test_inbound
 
 # Keep the test objects between runs.
