@@ -94,8 +94,13 @@ demo: deps
 	@sh tools/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all bench/run bench/floor
+	@$(MAKE) --no-print-directory all bench/run bench/floor bench/extract
+	@bench/extract
 	@sh bench/deliver.sh
+
+bench/extract: bench/extract.o $(CORE_OBJS)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # The benchmark's tools: the same warnings and hardening as listbridge.
 # The floor links GMime and libpq only, the least a delivery needs.
@@ -129,7 +134,7 @@ clean:
 	rm -f listbridge gateway/*.o gateway/*.d mta-hooks/*.o mta-hooks/*.d \
 		tests/*.o tests/*.d $(TESTS) gateway/sql_embed.c \
 		gateway/trim_embed.c \
-		bench/floor bench/run bench/*.o
+		bench/floor bench/run bench/extract bench/*.o
 	rm -rf var bench/out
 
 -include $(wildcard gateway/*.d mta-hooks/*.d tests/*.d)

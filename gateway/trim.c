@@ -23,7 +23,7 @@ static pcre2_code *patterns[NKINDS];
 static pcre2_match_data *match;
 static int jitted;
 
-#define JIT_THRESHOLD	(64 * 1024)
+#define JIT_THRESHOLD	(16 * 1024)
 #define DELIMITER_TAIL	20 /* lines a delimiter may have under it */
 
 static int add_lines(GString **alt, const char *text, const char *file,
