@@ -39,6 +39,7 @@ static gsize line_end(const char *text, gsize len, gsize at);
 static int blank_line(const char *p);
 static gsize quote_block(const char *text, gsize len, gsize at);
 static int blank_span(const char *text, gsize from, gsize to);
+static int answered_again(const char *text, gsize len, gsize at);
 static int short_tail(const char *from);
 static gsize trailing_quotes(const char *text, gsize len);
 static char *strip_blank_lines(const char *s, gsize len);
@@ -380,6 +381,25 @@ blank_span(const char *text, gsize from, gsize to)
 	return 1;
 }
 
+/*
+ * answered_again: whether, after at, another quote block is followed by
+ * text of the member's own: the sign of an interleaved reply.
+ */
+static int
+answered_again(const char *text, gsize len, gsize at)
+{
+	gsize p = at, q;
+
+	while (p < len) {
+		if (quote_line(text + p)) {
+			q = quote_block(text, len, p);
+			return !blank_span(text, q, len);
+		}
+		p = line_end(text, len, p);
+	}
+	return 0;
+}
+
 void
 trim_text(const char *text, struct trim_result *r)
 {
@@ -448,6 +468,12 @@ trim_text(const char *text, struct trim_result *r)
 				  blank_span(text, pos, c);
 
 			qend = quote_block(text, len, hend);
+
+			/* At the top, an interleaved reply keeps its first
+			 * quote too. */
+			if (top && qend > hend &&
+			    answered_again(text, len, qend))
+				top = 0;
 			if (!blank_span(text, qend, len) &&
 			    (qend > hend || top)) {
 				g_string_append_len(kept, text + pos, c - pos);

@@ -32,7 +32,12 @@ for t in "$@"; do
 	"$top/$t" || failed=$((failed + 1))
 done
 
-# 2. Every corpus message through the real hook: no crash, only the
+# 2. Our own trim fixtures: every one must pass.
+echo "== eval: listbridge eval trim tests/data/trim"
+"$top/listbridge" eval trim "$top/tests/data/trim" --min 100 --verbose ||
+	failed=$((failed + 1))
+
+# 3. Every corpus message through the real hook: no crash, only the
 #    documented exit codes.
 eml="$corpus/mime/resources/eml"
 if [ -d "$eml" ]; then
@@ -76,7 +81,7 @@ CONF
 	[ "$bad" -eq 0 ] || failed=$((failed + 1))
 	unset LISTBRIDGE_CONFIG
 
-	# 3. The evaluation: decoded headers and body text against the
+	# 4. The evaluation: decoded headers and body text against the
 	#    corpus's expected results.
 	echo "== eval: listbridge eval mime $eml"
 	"$lb" eval mime "$eml" --min 90 || failed=$((failed + 1))
@@ -84,7 +89,7 @@ else
 	echo "== corpus: $eml not present, skipped"
 fi
 
-# 4. The trimmer against the reply-trimming corpus: at least 60 of 64.
+# 5. The trimmer against the reply-trimming corpus: at least 60 of 64.
 trim="$corpus/reply-trimming"
 if [ -d "$trim/test/emails" ]; then
 	echo "== eval: listbridge eval trim $trim"
