@@ -35,12 +35,13 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 CORE = gateway/lberror.c gateway/log.c gateway/config.c gateway/db.c \
        gateway/sql_embed.c gateway/text.c gateway/message.c \
        gateway/thread.c gateway/store.c gateway/inbound.c gateway/admin.c \
-       gateway/eval.c gateway/trim.c gateway/trim_embed.c
+       gateway/eval.c gateway/trim.c gateway/trim_embed.c gateway/html.c
 HOOKS = mta-hooks/deliver.c
 MAIN  = gateway/listbridge.c
 CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
 
 TESTS = tests/test_config tests/test_log tests/test_text tests/test_trim \
+        tests/test_html \
         tests/test_message tests/test_thread tests/test_inbound
 
 # Keep the test objects between runs.

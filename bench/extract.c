@@ -9,7 +9,8 @@
  * 1 MB body of quoted history, then times msg_parse() + trim_text() on
  * each ROUNDS times (default 200 and 20) and prints the median, the
  * largest time and the first (which includes compiling the patterns for
- * PCRE2's JIT, paid once per process).  Goals: 50 KB under 1 ms median, 1 MB under 50 ms.
+ * PCRE2's JIT, paid once per process).  Goals: 50 KB under 1 ms median, 1 MB
+ * under 50 ms.
  */
 #include <stdio.h>
 #include <stdlib.h>

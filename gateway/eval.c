@@ -67,7 +67,8 @@ struct score {
 	int skipped; /* pairs that could not be read */
 };
 
-static int parse_args(const char *what, int *argc, char ***argv, double *min, gboolean *verbose);
+static int parse_args(const char *what, int *argc, char ***argv, double *min,
+		      gboolean *verbose);
 static int cmp_paths(gconstpointer a, gconstpointer b);
 static void find_pairs(const char *dir, const char *rel, int depth,
 		       GPtrArray *pairs);

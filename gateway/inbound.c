@@ -6,6 +6,7 @@
 #include "db.h"
 #include "inbound.h"
 #include "lberror.h"
+#include "html.h"
 #include "store.h"
 #include "trim.h"
 
@@ -47,7 +48,7 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	struct store_out out;
 	PGresult *list = NULL;
 	struct trim_result trim = {NULL, NULL, NULL, NULL};
-	char *shown = NULL;
+	char *shown = NULL, *html = NULL;
 	const char *params[2], *policy;
 	char *address = NULL;
 	int code = EX_TEMPFAIL;
@@ -127,6 +128,11 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	in.text = shown;
 	in.cut = trim.cut;
 
+	/* HTML rebuilt from an allow-list, client-marked quotes cut. */
+	if (m->html != NULL)
+		html = html_clean(m->html, strlen(m->html), NULL);
+	in.html = html;
+
 	/* Store, once. */
 	if (store_message(conn, &in, &out, err) < 0)
 		goto out;
@@ -147,6 +153,7 @@ out:
 	if (trim.text != NULL)
 		trim_result_clear(&trim);
 	g_free(shown);
+	g_free(html);
 	g_free(address);
 	return code;
 }

@@ -26,6 +26,8 @@ static void read_body(struct msg *m, GMimeObject *body);
 static void read_ids(struct msg *m, GMimeParserOptions *opts);
 static void read_from(struct msg *m);
 static int is_attachment(GMimeObject *obj);
+static GMimeObject *find_html(GMimeObject *obj, int depth);
+static char *part_text(GMimeObject *part);
 static int only_delimiters(const char *text);
 static void add_boundaries(GMimeObject *parent, GMimeObject *part,
 			   gpointer data);
@@ -148,6 +150,38 @@ choose_body(GMimeObject *obj, int depth, int *parts)
 			html = found;
 	}
 	return html;
+}
+
+/*
+ * find_html: the first inline text/html part under obj (not inside a
+ * forwarded message), the HTML twin of a plain text body.
+ */
+static GMimeObject *
+find_html(GMimeObject *obj, int depth)
+{
+	GMimeObject *found;
+	int i, n;
+
+	if (depth > cfg.mime_depth_limit)
+		return NULL;
+	if (GMIME_IS_PART(obj))
+		return !is_attachment(obj) &&
+			       g_mime_content_type_is_type(
+				   g_mime_object_get_content_type(obj), "text",
+				   "html")
+			   ? obj
+			   : NULL;
+	if (!GMIME_IS_MULTIPART(obj))
+		return NULL;
+	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+	for (i = 0; i < n && i < cfg.mime_part_limit; i++) {
+		found = find_html(
+		    g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+		    depth + 1);
+		if (found != NULL)
+			return found;
+	}
+	return NULL;
 }
 
 static GBytes *
@@ -314,14 +348,26 @@ boundary_lines_only(GMimeMessage *mime, const char *text)
 	return only;
 }
 
+/* part_text: a text part's content as UTF-8 with LF line ends. */
+static char *
+part_text(GMimeObject *part)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	const char *charset = g_mime_content_type_get_parameter(ct, "charset");
+	GBytes *b = part_bytes(GMIME_PART(part));
+	gsize len;
+	const char *data = g_bytes_get_data(b, &len);
+	char *text = text_newlines(text_to_utf8(data, len, charset, NULL));
+
+	g_bytes_unref(b);
+	return text;
+}
+
 static void
 read_body(struct msg *m, GMimeObject *body)
 {
 	GMimeContentType *ct;
-	const char *charset, *format, *delsp;
-	GBytes *b;
-	gsize len;
-	const char *data;
+	const char *format, *delsp;
 	char *text;
 
 	if (body == NULL) {
@@ -329,11 +375,7 @@ read_body(struct msg *m, GMimeObject *body)
 		return;
 	}
 	ct = g_mime_object_get_content_type(body);
-	charset = g_mime_content_type_get_parameter(ct, "charset");
-	b = part_bytes(GMIME_PART(body));
-	data = g_bytes_get_data(b, &len);
-	text = text_newlines(text_to_utf8(data, len, charset, NULL));
-	g_bytes_unref(b);
+	text = part_text(body);
 
 	if (g_mime_content_type_is_type(ct, "text", "html")) {
 		m->html = text;
@@ -494,6 +536,15 @@ msg_parse(const char *raw, gsize len, GError **err)
 		w.body = choose_body(g_mime_message_get_mime_part(m->mime), 0,
 				     &parts);
 	read_body(m, w.body);
+
+	/* The HTML twin of a plain text body, for the portal's view. */
+	if (m->html == NULL && g_mime_message_get_mime_part(m->mime) != NULL) {
+		GMimeObject *html =
+		    find_html(g_mime_message_get_mime_part(m->mime), 0);
+
+		if (html != NULL)
+			m->html = part_text(html);
+	}
 	if (g_mime_message_get_mime_part(m->mime) != NULL)
 		collect(&w, g_mime_message_get_mime_part(m->mime), 0);
 out:

@@ -106,29 +106,28 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	params[4] = m->from_addr;
 	params[5] = m->subject;
 	params[6] = in->text;
-	/* XXX: post.html holds sanitised HTML only; until the sanitiser
-	 * exists it stays NULL and the raw message keeps the original. */
-	params[7] = NULL;
+	params[7] = in->html;
 	params[8] = date;
 	params[9] = in->group_id;
 	params[10] = key;
 	params[11] = in->cut;
-	res = db_exec(conn,
-		      "WITH made AS (INSERT INTO portal.thread"
-		      " (group_id, subject, subject_key)"
-		      " SELECT $10, $6, $11 WHERE $1::bigint IS NULL"
-		      " RETURNING id),"
-		      " touched AS (UPDATE portal.thread SET last_post_at = now()"
-		      " WHERE id = $1::bigint RETURNING id),"
-		      " t AS (SELECT id FROM made UNION ALL"
-		      " SELECT id FROM touched)"
-		      " INSERT INTO portal.post (thread_id, parent_id,"
-		      " author_id, author_name, author_address, source,"
-		      " subject, text, cut_text, html, written_at)"
-		      " SELECT t.id, $2, $3, $4, $5, 'mail', $6, $7, $12, $8,"
-		      " coalesce($9::timestamptz, now()) FROM t"
-		      " RETURNING id, thread_id",
-		      12, params, err);
+	res =
+	    db_exec(conn,
+		    "WITH made AS (INSERT INTO portal.thread"
+		    " (group_id, subject, subject_key)"
+		    " SELECT $10, $6, $11 WHERE $1::bigint IS NULL"
+		    " RETURNING id),"
+		    " touched AS (UPDATE portal.thread SET last_post_at = now()"
+		    " WHERE id = $1::bigint RETURNING id),"
+		    " t AS (SELECT id FROM made UNION ALL"
+		    " SELECT id FROM touched)"
+		    " INSERT INTO portal.post (thread_id, parent_id,"
+		    " author_id, author_name, author_address, source,"
+		    " subject, text, cut_text, html, written_at)"
+		    " SELECT t.id, $2, $3, $4, $5, 'mail', $6, $7, $12, $8,"
+		    " coalesce($9::timestamptz, now()) FROM t"
+		    " RETURNING id, thread_id",
+		    12, params, err);
 	if (res == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {

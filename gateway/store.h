@@ -29,6 +29,7 @@ struct store_in {
 	const char *hold_reason; /* STORE_HOLD */
 	const char *text;	 /* the post's text, trimmed */
 	const char *cut;	 /* what trimming cut from it */
+	const char *html;	 /* safe HTML of the post, or NULL */
 };
 
 struct store_out {

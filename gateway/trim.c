@@ -23,8 +23,8 @@ static pcre2_code *patterns[NKINDS];
 static pcre2_match_data *match;
 static int jitted;
 
-#define JIT_THRESHOLD	(16 * 1024)
-#define DELIMITER_TAIL	20 /* lines a delimiter may have under it */
+#define JIT_THRESHOLD  (16 * 1024)
+#define DELIMITER_TAIL 20 /* lines a delimiter may have under it */
 
 static int add_lines(GString **alt, const char *text, const char *file,
 		     GError **err);
@@ -32,8 +32,8 @@ static int check_one(const char *pattern, const char *file, int line,
 		     GError **err);
 static GArray *code_blocks(const char *text);
 static int in_block(GArray *blocks, gsize at);
-static gssize first_match(enum kind k, const char *text, gsize len,
-			  gsize start, GArray *blocks, gsize *end);
+static gssize first_match(enum kind k, const char *text, gsize len, gsize start,
+			  GArray *blocks, gsize *end);
 static int quote_line(const char *p);
 static gsize line_end(const char *text, gsize len, gsize at);
 static int blank_line(const char *p);
@@ -137,11 +137,11 @@ trim_load(const char *extra, GError **err)
 		patterns[k] = NULL;
 		if (alt[k]->len == 0)
 			continue;
-		patterns[k] = pcre2_compile(
-		    (PCRE2_SPTR)alt[k]->str, alt[k]->len,
-		    PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_MULTILINE |
-			PCRE2_NO_UTF_CHECK,
-		    &code, &off, NULL);
+		patterns[k] =
+		    pcre2_compile((PCRE2_SPTR)alt[k]->str, alt[k]->len,
+				  PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS |
+				      PCRE2_MULTILINE | PCRE2_NO_UTF_CHECK,
+				  &code, &off, NULL);
 		if (patterns[k] == NULL) {
 			PCRE2_UCHAR msg[256];
 

@@ -163,22 +163,37 @@ START_TEST(fixtures_thread_as_expected)
 				    " AND c.subject LIKE 'Re: Website%'"),
 			 1);
 	/* Posts show what was written; quotes and footers are kept apart. */
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT count(*) FROM portal.post WHERE"
+				    " text LIKE '%Gesendet: Mittwoch%'"
+				    " OR text LIKE '%Von meinem iPhone%'"
+				    " OR text LIKE '%> Am 02.12.2026%'"),
+			 0);
 	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.post WHERE"
-			     " text LIKE '%Gesendet: Mittwoch%'"
-			     " OR text LIKE '%Von meinem iPhone%'"
-			     " OR text LIKE '%> Am 02.12.2026%'"),
-	    0);
-	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.post WHERE"
-			     " cut_text LIKE '%Gesendet: Mittwoch%'"
-			     " AND text LIKE '%Schlüssel für den Großen Saal%'"),
+	    harness_ll(conn,
+		       "SELECT count(*) FROM portal.post WHERE"
+		       " cut_text LIKE '%Gesendet: Mittwoch%'"
+		       " AND text LIKE '%Schlüssel für den Großen Saal%'"),
 	    1);
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM portal.post WHERE"
 			     " cut_text LIKE '%Von meinem iPhone gesendet%'"
 			     " AND text LIKE '%Getränke übernehme ich%'"),
 	    1);
+
+	/* HTML: Outlook's quoted block cut, scripts and styles gone. */
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.post WHERE"
+			     " html LIKE '%Schlüssel für den Großen Saal%'"
+			     " AND html NOT LIKE '%Von:%'"
+			     " AND html NOT LIKE '%MsoNormal%'"),
+	    1);
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT count(*) FROM portal.post WHERE"
+				    " html LIKE '%Lesen verbindet%'"
+				    " AND html NOT LIKE '%<script%'"
+				    " AND html NOT LIKE '%<style%'"),
+			 1);
 
 	/* Every stored message kept its raw bytes. */
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM"
