@@ -414,7 +414,7 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 		goto fail;
 	att = db_exec(conn,
 		      "SELECT a.post_id, a.filename, a.content_type, a.size,"
-		      " a.content IS NOT NULL FROM portal.attachment a"
+		      " a.state = 'stored', a.state FROM portal.attachment a"
 		      " JOIN portal.post p ON p.id = a.post_id"
 		      " JOIN portal.thread t ON t.id = p.thread_id"
 		      " WHERE t.group_id = $1 ORDER BY a.id",
@@ -443,13 +443,16 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 			if (strcmp(PQgetvalue(att, j, 0),
 				   PQgetvalue(posts, i, 2)) == 0)
 				printf(
-				    "      [attachment: %s, %s, %s bytes%s]\n",
+				    "      [attachment: %s, %s, %s bytes%s%s]\n",
 				    PQgetvalue(att, j, 1),
 				    PQgetvalue(att, j, 2),
 				    PQgetvalue(att, j, 3),
 				    *PQgetvalue(att, j, 4) == 't'
 					? ""
-					: ", kept in the raw message only");
+					: ", in the raw message only: ",
+				    *PQgetvalue(att, j, 4) == 't'
+					? ""
+					: PQgetvalue(att, j, 5));
 	}
 	printf("\nthreads: %d, posts: %d, held messages: %s\n", nthread, npost,
 	       PQgetvalue(g, 0, 4));

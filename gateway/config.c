@@ -39,6 +39,16 @@ static const struct setting settings[] = {
     {"attachment_size_limit", K_INT, OFF(attachment_size_limit), "10485760", 0,
      1073741824, NULL, "bytes",
      "larger attachments keep name, type, size and hash, not their bytes"},
+    {"attachment_count_limit", K_INT, OFF(attachment_count_limit), "20", 0,
+     1000, NULL, "attachments",
+     "attachments beyond this many keep name, type, size and hash only"},
+    {"attachment_blocked_types", K_STRING, OFF(attachment_blocked_types),
+     "exe com bat cmd scr pif cpl msi msp jar js jse vbs vbe wsf wsh hta ps1 "
+     "lnk reg scf application/x-msdownload "
+     "application/x-msdos-program application/x-sh",
+     0, 0, NULL, NULL,
+     "file name endings and content types never stored (they may run "
+     "code), separated by spaces"},
     {"mime_depth_limit", K_INT, OFF(mime_depth_limit), "16", 1, 100, NULL,
      "levels", "MIME parts nested deeper are not looked into"},
     {"mime_part_limit", K_INT, OFF(mime_part_limit), "500", 1, 100000, NULL,

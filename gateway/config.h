@@ -27,6 +27,8 @@ struct cfg {
 	int deliver_timeout;
 	int message_size_limit;
 	int attachment_size_limit;
+	int attachment_count_limit;
+	char *attachment_blocked_types;
 	int mime_depth_limit;
 	int mime_part_limit;
 	int thread_subject_window;

@@ -26,6 +26,7 @@ static void read_body(struct msg *m, GMimeObject *body);
 static void read_ids(struct msg *m, GMimeParserOptions *opts);
 static void read_from(struct msg *m);
 static int is_attachment(GMimeObject *obj);
+static int blocked_type(const char *filename, const char *content_type);
 static GMimeObject *find_html(GMimeObject *obj, int depth);
 static char *part_text(GMimeObject *part);
 static int only_delimiters(const char *text);
@@ -203,13 +204,46 @@ part_bytes(GMimePart *part)
 	return b;
 }
 
+const char *
+msg_attachment_state_name(enum msg_attachment_state state)
+{
+	static const char *const names[] = {"stored", "too-large", "too-many",
+					    "blocked"};
+
+	return names[state];
+}
+
+/*
+ * blocked_type: whether a file of this name and type may run code: its
+ * ending or its type is in cfg.attachment_blocked_types.
+ */
+static int
+blocked_type(const char *filename, const char *content_type)
+{
+	char **words = g_strsplit_set(cfg.attachment_blocked_types, " \t,", -1);
+	const char *dot = strrchr(filename, '.');
+	int i, hit = 0;
+
+	for (i = 0; !hit && words[i] != NULL; i++) {
+		if (*words[i] == '\0')
+			continue;
+		if (strchr(words[i], '/') != NULL)
+			hit = g_ascii_strcasecmp(words[i], content_type) == 0;
+		else
+			hit = dot != NULL &&
+			      g_ascii_strcasecmp(dot + 1, words[i]) == 0;
+	}
+	g_strfreev(words);
+	return hit;
+}
+
 static void
 add_attachment(struct msg *m, GMimePart *part)
 {
 	unsigned char hash[crypto_hash_sha256_BYTES];
 	struct msg_attachment *a;
 	GMimeContentType *ct;
-	const char *name;
+	const char *name, *cid;
 	GBytes *b;
 	gsize len;
 	const void *data;
@@ -220,12 +254,25 @@ add_attachment(struct msg *m, GMimePart *part)
 	name = g_mime_part_get_filename(part);
 	a->filename = name != NULL ? g_utf8_make_valid(name, -1) : g_strdup("");
 
+	cid = g_mime_object_get_content_id(GMIME_OBJECT(part));
+	a->content_id = cid != NULL ? g_utf8_make_valid(cid, -1) : NULL;
+
 	b = part_bytes(part);
 	data = g_bytes_get_data(b, &len);
 	a->size = len;
 	crypto_hash_sha256(hash, data, len);
 	sodium_bin2hex(a->sha256, sizeof(a->sha256), hash, sizeof(hash));
-	if (len <= (gsize)cfg.attachment_size_limit)
+
+	/* Keep the bytes unless a limit or the type says no. */
+	if (blocked_type(a->filename, a->content_type))
+		a->state = MSG_ATT_BLOCKED;
+	else if (m->attachments->len >= (guint)cfg.attachment_count_limit)
+		a->state = MSG_ATT_TOO_MANY;
+	else if (len > (gsize)cfg.attachment_size_limit)
+		a->state = MSG_ATT_TOO_LARGE;
+	else
+		a->state = MSG_ATT_STORED;
+	if (a->state == MSG_ATT_STORED)
 		a->content = b;
 	else
 		g_bytes_unref(b);
@@ -568,6 +615,7 @@ msg_free(struct msg *m)
 
 		g_free(a->filename);
 		g_free(a->content_type);
+		g_free(a->content_id);
 		if (a->content != NULL)
 			g_bytes_unref(a->content);
 		g_free(a);

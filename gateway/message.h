@@ -9,19 +9,30 @@
  *
  * Limits: MIME parts deeper than cfg.mime_depth_limit or beyond
  * cfg.mime_part_limit are not looked into; attachment bytes over
- * cfg.attachment_size_limit are not kept (name, type, size, hash are).
+ * cfg.attachment_size_limit, beyond cfg.attachment_count_limit or of a
+ * type in cfg.attachment_blocked_types are not kept (name, type, size,
+ * hash are, with the reason in "state").
  */
 #ifndef MESSAGE_H
 #define MESSAGE_H
 
 #include <gmime/gmime.h>
 
+enum msg_attachment_state {
+	MSG_ATT_STORED,	   /* bytes kept in content */
+	MSG_ATT_TOO_LARGE, /* over cfg.attachment_size_limit */
+	MSG_ATT_TOO_MANY,  /* beyond cfg.attachment_count_limit */
+	MSG_ATT_BLOCKED	   /* a type in cfg.attachment_blocked_types */
+};
+
 struct msg_attachment {
 	char *filename;	    /* decoded, never NULL */
 	char *content_type; /* "application/pdf" */
 	gsize size;	    /* decoded bytes */
 	char sha256[65];    /* hex of the decoded bytes */
-	GBytes *content;    /* NULL when over the size limit */
+	GBytes *content;    /* NULL unless MSG_ATT_STORED */
+	char *content_id;   /* Content-ID without <>, or NULL */
+	enum msg_attachment_state state;
 };
 
 struct msg {
@@ -41,6 +52,10 @@ struct msg {
 	int nwarnings;
 	int auto_submitted; /* Auto-Submitted other than "no" */
 };
+
+/* msg_attachment_state_name: "stored", "too-large", "too-many",
+ * "blocked". */
+const char *msg_attachment_state_name(enum msg_attachment_state state);
 
 /* msg_init: initialise GMime.  Call once, before any thread starts. */
 void msg_init(void);

@@ -14,7 +14,7 @@ static int insert_post(PGconn *conn, const struct store_in *in,
 		       struct store_out *out, int *seen_before, GError **err);
 static int adopt_replies(PGconn *conn, const struct store_in *in,
 			 const char *post, GError **err);
-static int insert_attachments(PGconn *conn, const struct msg *m,
+static int insert_attachments(PGconn *conn, const struct store_in *in,
 			      const char *post, GError **err);
 static long long first_id(PGresult *res);
 
@@ -26,16 +26,21 @@ first_id(PGresult *res)
 	return strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
+/*
+ * insert_attachments: a row per attachment; the bytes of those kept go to
+ * attachment_content once per group and content.
+ */
 static int
-insert_attachments(PGconn *conn, const struct msg *m, const char *post,
+insert_attachments(PGconn *conn, const struct store_in *in, const char *post,
 		   GError **err)
 {
+	const struct msg *m = in->m;
 	guint i;
 
 	for (i = 0; i < m->attachments->len; i++) {
 		const struct msg_attachment *a = m->attachments->pdata[i];
-		const char *params[6];
-		int lengths[6] = {0}, formats[6] = {0};
+		const char *params[8];
+		int lengths[8] = {0}, formats[8] = {0};
 		char size[32];
 		gsize clen = 0;
 		PGresult *res;
@@ -46,20 +51,28 @@ insert_attachments(PGconn *conn, const struct msg *m, const char *post,
 		params[2] = a->content_type;
 		params[3] = size;
 		params[4] = a->sha256;
-		params[5] = NULL;
+		params[5] = a->content_id;
+		params[6] = msg_attachment_state_name(a->state);
+		params[7] = NULL;
 		if (a->content != NULL) {
-			params[5] = g_bytes_get_data(a->content, &clen);
-			if (params[5] == NULL)
-				params[5] = "";
-			lengths[5] = (int)clen;
-			formats[5] = 1;
+			params[7] = g_bytes_get_data(a->content, &clen);
+			if (params[7] == NULL)
+				params[7] = "";
+			lengths[7] = (int)clen;
+			formats[7] = 1;
 		}
-		res = db_exec_bin(conn,
-				  "INSERT INTO portal.attachment"
-				  " (post_id, filename, content_type, size,"
-				  " sha256, content)"
-				  " VALUES ($1, $2, $3, $4, $5, $6)",
-				  6, params, lengths, formats, err);
+		res = db_exec_bin(
+		    conn,
+		    "WITH bytes AS (INSERT INTO portal.attachment_content"
+		    " (group_id, sha256, content)"
+		    " SELECT p.group_id, $5, $8 FROM portal.post po"
+		    " JOIN portal.thread p ON p.id = po.thread_id"
+		    " WHERE po.id = $1 AND $8::bytea IS NOT NULL"
+		    " ON CONFLICT DO NOTHING)"
+		    " INSERT INTO portal.attachment (post_id, filename,"
+		    " content_type, size, sha256, content_id, state)"
+		    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		    8, params, lengths, formats, err);
 		if (res == NULL)
 			return -1;
 		PQclear(res);
@@ -257,7 +270,7 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	if (in->kind == STORE_POST) {
 		if (seen_before && adopt_replies(conn, in, post, err) < 0)
 			goto fail;
-		if (insert_attachments(conn, m, post, err) < 0)
+		if (insert_attachments(conn, in, post, err) < 0)
 			goto fail;
 	}
 

@@ -25,6 +25,7 @@ static void on_alarm(int sig);
 static int read_message(GByteArray *buf, GError **err);
 static int hook_code(int code);
 static int worse(int a, int b);
+static void log_attachments(const char *msgid, const struct msg *m);
 
 static gint64 started;
 
@@ -114,6 +115,28 @@ worse(int a, int b)
 		if (a == order[i] || b == order[i])
 			return order[i];
 	return EX_TEMPFAIL;
+}
+
+/* log_attachments: a line for each attachment whose bytes were not
+ * kept (too large, too many, blocked type). */
+static void
+log_attachments(const char *msgid, const struct msg *m)
+{
+	guint i;
+
+	for (i = 0; i < m->attachments->len; i++) {
+		const struct msg_attachment *a = m->attachments->pdata[i];
+		char *name;
+
+		if (a->state == MSG_ATT_STORED)
+			continue;
+		name = log_clean(a->filename, 200);
+		log_info("msgid=<%s> attachment=%s type=%s size=%" G_GSIZE_FORMAT
+			 " verdict=not_stored reason=%s",
+			 msgid, name, a->content_type, a->size,
+			 msg_attachment_state_name(a->state));
+		g_free(name);
+	}
 }
 
 int
@@ -217,6 +240,10 @@ deliver_main(int argc, char **argv)
 				 rc, (g_get_monotonic_time() - started) / 1e6,
 				 why);
 		}
+		/* Attachments not kept, and why. */
+		if (rc == 0 && res.post_id != 0)
+			log_attachments(msgid, m);
+
 		/* The MTA quotes what we print in its bounce. */
 		if (rc != 0 && rc != EX_TEMPFAIL)
 			printf("%s\n", rerr->message);

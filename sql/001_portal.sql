@@ -78,8 +78,20 @@ CREATE TABLE portal.post (
 );
 CREATE INDEX post_thread_idx ON portal.post (thread_id, written_at, id);
 
--- content is NULL when the attachment was over attachment_size_limit; the
--- raw message still holds it.
+-- The bytes of attachments, once per group and content: the same file
+-- sent to a group again is stored once.
+CREATE TABLE portal.attachment_content (
+	group_id  bigint NOT NULL REFERENCES portal."group" ON DELETE CASCADE,
+	sha256    text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+	content   bytea NOT NULL,
+	PRIMARY KEY (group_id, sha256)
+);
+
+-- state: stored (bytes in attachment_content under group and sha256),
+-- too-large (over attachment_size_limit), too-many (beyond
+-- attachment_count_limit), blocked (a type that may run code).  The raw
+-- message keeps every attachment whatever the state.  content_id names
+-- the part for "attachment:CID" images in post.html.
 CREATE TABLE portal.attachment (
 	id            bigserial PRIMARY KEY,
 	post_id       bigint NOT NULL REFERENCES portal.post ON DELETE CASCADE,
@@ -87,6 +99,9 @@ CREATE TABLE portal.attachment (
 	content_type  text NOT NULL,
 	size          bigint NOT NULL CHECK (size >= 0),
 	sha256        text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-	content       bytea
+	content_id    text,
+	state         text NOT NULL
+	              CHECK (state IN ('stored', 'too-large', 'too-many',
+	                               'blocked'))
 );
 CREATE INDEX attachment_post_idx ON portal.attachment (post_id);

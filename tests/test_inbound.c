@@ -202,9 +202,11 @@ START_TEST(fixtures_thread_as_expected)
 			 12);
 	/* The PDF, hashed as stored. */
 	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.attachment WHERE"
-			     " sha256 = encode(sha256(content), 'hex')"
-			     " AND content_type = 'application/pdf'"),
+	    harness_ll(conn, "SELECT count(*) FROM portal.attachment a"
+			     " JOIN portal.attachment_content c"
+			     " USING (sha256) WHERE a.state = 'stored'"
+			     " AND a.sha256 = encode(sha256(c.content), 'hex')"
+			     " AND a.content_type = 'application/pdf'"),
 	    1);
 	g_strfreev(lines);
 	g_free(text);
@@ -368,6 +370,87 @@ START_TEST(faults_keep_the_message)
 }
 END_TEST
 
+/* write_variant: fixture file with its Message-ID replaced by id;
+ * returns the path of the copy (g_free it). */
+static char *
+write_variant(const char *file, const char *id)
+{
+	char *path = harness_data(file), *text, *out, *p;
+	GString *s;
+
+	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+	s = g_string_new(text);
+	p = strstr(s->str, "\nMessage-ID: <");
+	ck_assert(p != NULL);
+	g_string_erase(s, p - s->str + 1,
+		       strchr(p + 1, '\n') - (p + 1));
+	g_string_insert(s, p - s->str + 1, id);
+	out = g_strdup_printf("%s/variant-%u.eml", g_get_tmp_dir(),
+			      g_str_hash(id));
+	ck_assert(g_file_set_contents(out, s->str, -1, NULL));
+	g_string_free(s, TRUE);
+	g_free(text);
+	g_free(path);
+	return out;
+}
+
+START_TEST(attachments_once_per_group_and_blocked)
+{
+	PGconn *conn = setup("lbt_attach", "hold");
+	char *a = write_variant("inbound/06-pdf-attachment.eml",
+				"Message-ID: <again-1@example.org>");
+	char *b = write_variant("inbound/06-pdf-attachment.eml",
+				"Message-ID: <again-2@example.org>");
+	char *exe = g_strdup_printf("%s/exe.eml", g_get_tmp_dir());
+	char *args;
+
+	/* The same PDF twice: two attachments, its bytes once. */
+	args = g_strdup("deliver " LIST);
+	ck_assert_int_eq(harness_run(a, NULL, args), 0);
+	ck_assert_int_eq(harness_run(b, NULL, args), 0);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.attachment"), 2);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.attachment_content"),
+	    1);
+
+	/* A program: its row says blocked, no bytes are kept; the post is
+	 * made. */
+	ck_assert(g_file_set_contents(
+	    exe,
+	    "From: Thomas Weiß <t.weiss@example.org>\n"
+	    "To: vorstand@lists.example.org\nSubject: Tool\n"
+	    "Message-ID: <exe-1@example.org>\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: text/plain; charset=utf-8\n\nanbei das Tool\n"
+	    "--b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename=\"rechnung.pdf.exe\"\n"
+	    "Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--b--\n",
+	    -1, NULL));
+	ck_assert_int_eq(harness_run(exe, NULL, args), 0);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.attachment"
+			     " WHERE state = 'blocked'"
+			     " AND filename = 'rechnung.pdf.exe'"),
+	    1);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.attachment_content"),
+	    1);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.post"
+			     " WHERE text = 'anbei das Tool'"),
+	    1);
+	unlink(a);
+	unlink(b);
+	unlink(exe);
+	g_free(a);
+	g_free(b);
+	g_free(exe);
+	g_free(args);
+	PQfinish(conn);
+}
+END_TEST
+
 START_TEST(migrate_twice_is_harmless)
 {
 	PGconn *conn = harness_db("lbt_migrate", NULL);
@@ -396,6 +479,7 @@ main(void)
 	tcase_add_test(tc, recipient_forms);
 	tcase_add_test(tc, stranger_policies);
 	tcase_add_test(tc, faults_keep_the_message);
+	tcase_add_test(tc, attachments_once_per_group_and_blocked);
 	tcase_add_test(tc, migrate_twice_is_harmless);
 	suite_add_tcase(s, tc);
 	return harness_main(s);
