@@ -42,7 +42,8 @@ CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
 
 TESTS = tests/test_config tests/test_log tests/test_text tests/test_trim \
         tests/test_html \
-        tests/test_message tests/test_thread tests/test_inbound
+        tests/test_message tests/test_thread tests/test_admin \
+        tests/test_inbound
 
 # Keep the test objects between runs.
 .SECONDARY:
@@ -122,6 +123,7 @@ install: listbridge
 		$(DESTDIR)$(SYSCONFDIR)/listbridge
 	install -m 755 listbridge $(DESTDIR)$(BINDIR)/listbridge
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	install -m 644 gateway/trim.patterns $(DESTDIR)$(DATADIR)/
 	install -m 644 mta-hooks/postfix/*.example $(DESTDIR)$(DATADIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/listbridge/listbridge.conf || \
 		install -m 640 listbridge.conf.example \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "message.h"
 #include "config.h"
 #include "db.h"
 #include "lberror.h"
@@ -20,6 +21,9 @@ static int audit(PGconn *conn, const char *action, const char *object,
 static int one_of(const char *value, const char *const *allowed,
 		  const char *what);
 static void print_text(const char *text, int max);
+static int address_ok(const char *address);
+static int slug_ok(const char *slug);
+static char *shown(const char *s);
 
 static const char *const deliveries[] = {"each", "daily", "weekly", "none",
 					 NULL};
@@ -78,6 +82,81 @@ one_of(const char *value, const char *const *allowed, const char *what)
 }
 
 /*
+ * address_ok: whether address is one plain address (local@domain), as
+ * GMime reads it; prints why not.
+ */
+static int
+address_ok(const char *address)
+{
+	InternetAddressList *list;
+	InternetAddress *ia;
+	const char *at = strchr(address, '@');
+	int ok = 0;
+
+	if (at == NULL || at == address || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL || strlen(address) > 254) {
+		fprintf(stderr, "listbridge: \"%s\" is no address\n", address);
+		return 0;
+	}
+	msg_init();
+	list = internet_address_list_parse(NULL, address);
+	if (list != NULL && internet_address_list_length(list) == 1) {
+		ia = internet_address_list_get_address(list, 0);
+		ok = INTERNET_ADDRESS_IS_MAILBOX(ia) &&
+		     g_ascii_strcasecmp(internet_address_mailbox_get_addr(
+					    INTERNET_ADDRESS_MAILBOX(ia)),
+					address) == 0;
+	}
+	if (list != NULL)
+		g_object_unref(list);
+	if (!ok)
+		fprintf(stderr, "listbridge: \"%s\" is no address\n", address);
+	return ok;
+}
+
+/* slug_ok: a group's short name: lower-case letters, digits, - and _. */
+static int
+slug_ok(const char *slug)
+{
+	if (*slug != '\0' && g_ascii_isalnum(*slug) && strlen(slug) <= 64 &&
+	    strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-_") ==
+		strlen(slug) &&
+	    !g_ascii_isupper(*slug))
+		return 1;
+	fprintf(stderr,
+		"listbridge: bad group slug \"%s\" (lower-case letters, "
+		"digits, - and _, starting with a letter or digit)\n",
+		slug);
+	return 0;
+}
+
+/*
+ * shown: s made safe for a terminal: control characters and direction
+ * overrides become '?', line ends stay.  g_free() it.
+ */
+static char *
+shown(const char *s)
+{
+	char *valid = g_utf8_make_valid(s, -1);
+	GString *out = g_string_sized_new(strlen(valid));
+	const char *p;
+
+	for (p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (c == '\n' || c == '\t')
+			g_string_append_unichar(out, c);
+		else if (g_unichar_iscntrl(c) || (c >= 0x202a && c <= 0x202e) ||
+			 (c >= 0x2066 && c <= 0x2069))
+			g_string_append_c(out, '?');
+		else
+			g_string_append_unichar(out, c);
+	}
+	g_free(valid);
+	return g_string_free(out, FALSE);
+}
+
+/*
  * audit: record who did what, in the transaction of the change.
  */
 static int
@@ -120,18 +199,33 @@ admin_group_add(PGconn *conn, int argc, char **argv)
 	rc = parse(entries, "SLUG NAME - add a group", &argc, &argv, 2);
 	if (rc != 0)
 		return rc;
+	if (!slug_ok(argv[1]))
+		return EX_USAGE;
+	if (*argv[2] == '\0') {
+		fprintf(stderr, "listbridge: a group needs a name\n");
+		return EX_USAGE;
+	}
 	params[0] = argv[1];
 	params[1] = argv[2];
 	if (db_command(conn, "BEGIN", &err) < 0)
 		return failed(err);
 	res = db_exec(conn,
 		      "INSERT INTO portal.\"group\" (slug, name)"
-		      " VALUES ($1, $2) RETURNING id",
+		      " VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING"
+		      " RETURNING id",
 		      2, params, &err);
+	if (res != NULL && PQntuples(res) == 0) {
+		fprintf(stderr, "listbridge: group %s exists already\n",
+			argv[1]);
+		PQclear(res);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return EX_DATAERR;
+	}
 	if (res == NULL ||
 	    audit(conn, "group add", argv[1], argv[2], &err) < 0 ||
 	    db_command(conn, "COMMIT", &err) < 0) {
 		PQclear(res);
+		PQclear(PQexec(conn, "ROLLBACK"));
 		return failed(err);
 	}
 	printf("group %s added (id %s)\n", argv[1], PQgetvalue(res, 0, 0));
@@ -164,10 +258,8 @@ admin_list_add(PGconn *conn, int argc, char **argv)
 	}
 	if (rc == 0 && policy != NULL)
 		rc = one_of(policy, policies, "policy");
-	if (rc == 0 && strchr(argv[1], '@') == NULL) {
-		fprintf(stderr, "listbridge: \"%s\" is no address\n", argv[1]);
+	if (rc == 0 && !address_ok(argv[1]))
 		rc = EX_USAGE;
-	}
 	if (rc != 0)
 		goto out;
 	params[0] = argv[1];
@@ -182,16 +274,28 @@ admin_list_add(PGconn *conn, int argc, char **argv)
 		      "INSERT INTO gateway.list"
 		      " (address, group_id, subject_tag, unknown_sender_policy)"
 		      " SELECT lower($1), id, $3, $4 FROM portal.\"group\""
-		      " WHERE slug = $2 RETURNING id",
+		      " WHERE slug = $2"
+		      " ON CONFLICT ((lower(address))) DO NOTHING RETURNING id",
 		      4, params, &err);
 	if (res == NULL) {
 		rc = failed(err);
 		goto out;
 	}
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "listbridge: no group %s\n", group);
+		PQclear(res);
+		res = db_exec(conn,
+			      "SELECT 1 FROM portal.\"group\" WHERE slug = $2"
+			      " AND $1::text IS NOT NULL",
+			      2, params, &err);
+		if (res != NULL && PQntuples(res) == 1) {
+			fprintf(stderr, "listbridge: list %s exists already\n",
+				argv[1]);
+			rc = EX_DATAERR;
+		} else {
+			fprintf(stderr, "listbridge: no group %s\n", group);
+			rc = EX_NOUSER;
+		}
 		PQclear(PQexec(conn, "ROLLBACK"));
-		rc = EX_NOUSER;
 		goto out;
 	}
 	if (audit(conn, "list add", argv[1], group, &err) < 0 ||
@@ -239,12 +343,21 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 		rc = one_of(role, roles, "role");
 	if (rc == 0 && locale != NULL)
 		rc = one_of(locale, locales, "locale");
+	if (rc == 0 && !address_ok(argv[1]))
+		rc = EX_USAGE;
+	for (i = 0; rc == 0 && more != NULL && more[i] != NULL; i++)
+		if (!address_ok(more[i]))
+			rc = EX_USAGE;
+	if (rc == 0 && *g_strstrip(argv[2]) == '\0') {
+		fprintf(stderr, "listbridge: a member needs a name\n");
+		rc = EX_USAGE;
+	}
 	if (rc != 0)
 		goto out;
 	if (db_command(conn, "BEGIN", &err) < 0)
 		goto fail;
 
-	/* The member: found by any address, else new. */
+	/* The member: found by any address (then named anew), else new. */
 	params[0] = argv[1];
 	res = db_exec(conn,
 		      "SELECT member_id FROM portal.member_address"
@@ -254,6 +367,14 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 		goto fail;
 	if (PQntuples(res) == 1) {
 		member = g_strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		params[0] = member;
+		params[1] = argv[2];
+		res = db_exec(
+		    conn, "UPDATE portal.member SET name = $2 WHERE id = $1", 2,
+		    params, &err);
+		if (res == NULL)
+			goto fail;
 	} else {
 		PQclear(res);
 		params[0] = argv[2];
@@ -281,6 +402,24 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 			      3, params, &err);
 		if (res == NULL)
 			goto fail;
+		PQclear(res);
+
+		/* An address names one member only. */
+		res = db_exec(conn,
+			      "SELECT 1 FROM portal.member_address"
+			      " WHERE lower(address) = lower($2)"
+			      " AND member_id <> $1",
+			      2, params, &err);
+		if (res == NULL)
+			goto fail;
+		if (PQntuples(res) > 0) {
+			fprintf(stderr,
+				"listbridge: %s belongs to another member\n",
+				params[1]);
+			PQclear(PQexec(conn, "ROLLBACK"));
+			rc = EX_DATAERR;
+			goto out;
+		}
 		PQclear(res);
 		res = NULL;
 	}
@@ -341,8 +480,12 @@ print_text(const char *text, int max)
 
 	while (n > 0 && *g_strstrip(lines[n - 1]) == '\0')
 		n--;
-	for (i = 0; i < n && (max <= 0 || i < max); i++)
-		printf("      %s\n", g_strchomp(lines[i]));
+	for (i = 0; i < n && (max <= 0 || i < max); i++) {
+		char *line = shown(g_strchomp(lines[i]));
+
+		printf("      %s\n", line);
+		g_free(line);
+	}
 	if (i < n)
 		printf("      [... %d more lines]\n", n - i);
 	g_strfreev(lines);
@@ -359,12 +502,17 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 	PGresult *g = NULL, *posts = NULL, *att = NULL;
 	const char *params[2];
 	const char *thread = "";
+	char *name, *addr;
 	int rc, i, j, nthread = 0, npost = 0;
 
 	rc = parse(entries, "SLUG - show a group's threads and posts", &argc,
 		   &argv, 1);
 	if (rc != 0)
 		return rc;
+	if (max < 0) {
+		fprintf(stderr, "listbridge: --lines wants 0 or more\n");
+		return EX_USAGE;
+	}
 
 	/* Dates in the configured zone. */
 	params[0] = cfg.timezone;
@@ -424,16 +572,22 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 	for (i = 0; i < PQntuples(posts); i++) {
 		if (strcmp(thread, PQgetvalue(posts, i, 0)) != 0) {
 			thread = PQgetvalue(posts, i, 0);
-			printf("\nThread %d: %s\n", ++nthread,
-			       PQgetvalue(posts, i, 1));
+			char *subject = shown(PQgetvalue(posts, i, 1));
+
+			nthread++;
+			printf("\nthread %s: %s\n", thread, subject);
+			g_free(subject);
 		}
 		npost++;
 		printf("  post %s", PQgetvalue(posts, i, 2));
 		if (strcmp(PQgetvalue(posts, i, 3), "0") != 0)
 			printf(" (reply to post %s)", PQgetvalue(posts, i, 3));
-		printf("  %s  %s <%s>%s\n", PQgetvalue(posts, i, 4),
-		       PQgetvalue(posts, i, 5), PQgetvalue(posts, i, 6),
+		name = shown(PQgetvalue(posts, i, 5));
+		addr = shown(PQgetvalue(posts, i, 6));
+		printf("  %s  %s <%s>%s\n", PQgetvalue(posts, i, 4), name, addr,
 		       *PQgetvalue(posts, i, 8) == 't' ? " (guest)" : "");
+		g_free(name);
+		g_free(addr);
 		print_text(PQgetvalue(posts, i, 7), max);
 		if (strcmp(PQgetvalue(posts, i, 9), "0") != 0)
 			printf("      [trimmed: %s lines of quotes and "
@@ -442,17 +596,17 @@ admin_show_group(PGconn *conn, int argc, char **argv)
 		for (j = 0; j < PQntuples(att); j++)
 			if (strcmp(PQgetvalue(att, j, 0),
 				   PQgetvalue(posts, i, 2)) == 0)
-				printf(
-				    "      [attachment: %s, %s, %s bytes%s%s]\n",
-				    PQgetvalue(att, j, 1),
-				    PQgetvalue(att, j, 2),
-				    PQgetvalue(att, j, 3),
-				    *PQgetvalue(att, j, 4) == 't'
-					? ""
-					: ", in the raw message only: ",
-				    *PQgetvalue(att, j, 4) == 't'
-					? ""
-					: PQgetvalue(att, j, 5));
+				printf("      [attachment: %s, %s, %s "
+				       "bytes%s%s]\n",
+				       PQgetvalue(att, j, 1),
+				       PQgetvalue(att, j, 2),
+				       PQgetvalue(att, j, 3),
+				       *PQgetvalue(att, j, 4) == 't'
+					   ? ""
+					   : ", in the raw message only: ",
+				       *PQgetvalue(att, j, 4) == 't'
+					   ? ""
+					   : PQgetvalue(att, j, 5));
 	}
 	printf("\nthreads: %d, posts: %d, held messages: %s\n", nthread, npost,
 	       PQgetvalue(g, 0, 4));

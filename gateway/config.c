@@ -10,7 +10,7 @@
 #include "lberror.h"
 #include "log.h"
 
-enum kind { K_STRING, K_INT, K_BOOL, K_CHOICE };
+enum kind { K_STRING, K_INT, K_BOOL, K_CHOICE, K_TIMEZONE, K_DOMAIN };
 
 struct setting {
 	const char *name;
@@ -53,16 +53,20 @@ static const struct setting settings[] = {
      "levels", "MIME parts nested deeper are not looked into"},
     {"mime_part_limit", K_INT, OFF(mime_part_limit), "500", 1, 100000, NULL,
      "parts", "MIME parts beyond this many are not looked into"},
+    {"html_tag_limit", K_INT, OFF(html_tag_limit), "20000", 100, 1000000, NULL,
+     "tags",
+     "HTML with more tags is not read (parsing time grows with nesting); "
+     "the raw message keeps it"},
     {"thread_subject_window", K_INT, OFF(thread_subject_window), "30", 0, 3650,
      NULL, "days",
      "a reply without references joins a thread of the same subject "
      "active this recently (0: never)"},
-    {"message_id_domain", K_STRING, OFF(message_id_domain),
+    {"message_id_domain", K_DOMAIN, OFF(message_id_domain),
      "listbridge.invalid", 0, 0, NULL, NULL,
      "domain of the Message-ID made for a message that has none"},
     {"default_locale", K_CHOICE, OFF(default_locale), "de", 0, 0, "|de|en|",
      NULL, "locale of new memberships"},
-    {"timezone", K_STRING, OFF(timezone), "Europe/Berlin", 0, 0, NULL, NULL,
+    {"timezone", K_TIMEZONE, OFF(timezone), "Europe/Berlin", 0, 0, NULL, NULL,
      "time zone in which dates are shown"},
     {"trim_patterns_file", K_STRING, OFF(trim_patterns_file),
      "/etc/listbridge/trim.patterns", 0, 0, NULL, NULL,
@@ -95,9 +99,34 @@ set_value(const struct setting *s, const char *value, GError **err)
 	long n;
 
 	switch (s->kind) {
+	case K_TIMEZONE: {
+		GTimeZone *tz = g_time_zone_new_identifier(value);
+
+		if (tz == NULL) {
+			g_set_error(err, LB_ERROR, EX_CONFIG,
+				    "%s: bad value \"%s\" (a time zone such "
+				    "as Europe/Berlin)",
+				    s->name, value);
+			return -1;
+		}
+		g_time_zone_unref(tz);
+		goto string;
+	}
+	case K_DOMAIN:
+		if (*value == '\0' || strlen(value) > 253 ||
+		    strspn(value, "abcdefghijklmnopqrstuvwxyz"
+				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+			strlen(value)) {
+			g_set_error(err, LB_ERROR, EX_CONFIG,
+				    "%s: bad value \"%s\" (a domain name)",
+				    s->name, value);
+			return -1;
+		}
+		goto string;
 	case K_CHOICE: {
 		char *needle = g_strdup_printf("|%s|", value);
-		int ok = strstr(s->choices, needle) != NULL;
+		int ok = strchr(value, '|') == NULL &&
+			 strstr(s->choices, needle) != NULL;
 
 		g_free(needle);
 		if (!ok) {
@@ -109,6 +138,7 @@ set_value(const struct setting *s, const char *value, GError **err)
 	}
 		/* FALLTHROUGH */
 	case K_STRING:
+	string:
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
 		return 0;
@@ -126,10 +156,12 @@ set_value(const struct setting *s, const char *value, GError **err)
 		*(int *)field = (int)n;
 		return 0;
 	case K_BOOL:
-		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "on") == 0 || strcmp(value, "1") == 0)
 			*(gboolean *)field = TRUE;
 		else if (strcmp(value, "false") == 0 ||
-			 strcmp(value, "no") == 0)
+			 strcmp(value, "no") == 0 ||
+			 strcmp(value, "off") == 0 || strcmp(value, "0") == 0)
 			*(gboolean *)field = FALSE;
 		else {
 			g_set_error(err, LB_ERROR, EX_CONFIG,
@@ -174,8 +206,10 @@ cfg_load(const char *path, GError **err)
 			rc = 0;
 			goto out;
 		}
-		g_set_error(err, LB_ERROR, EX_CONFIG, "%s: %s", path,
-			    kerr->message);
+		char *why = g_utf8_make_valid(kerr->message, -1);
+
+		g_set_error(err, LB_ERROR, EX_CONFIG, "%s: %s", path, why);
+		g_free(why);
 		goto out;
 	}
 
@@ -240,6 +274,8 @@ cfg_print(FILE *fp)
 		switch (s->kind) {
 		case K_STRING:
 		case K_CHOICE:
+		case K_TIMEZONE:
+		case K_DOMAIN:
 			fprintf(fp, "%s\n", *(char *const *)field);
 			break;
 		case K_INT:

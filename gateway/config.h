@@ -31,6 +31,7 @@ struct cfg {
 	char *attachment_blocked_types;
 	int mime_depth_limit;
 	int mime_part_limit;
+	int html_tag_limit;
 	int thread_subject_window;
 	char *message_id_domain;
 	char *default_locale;

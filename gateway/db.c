@@ -22,12 +22,13 @@ db_connect(GError **err)
 	const char *keys[] = {"dbname",		  "connect_timeout", "options",
 			      "application_name", "client_encoding", NULL};
 	const char *vals[6];
-	char timeout[16], options[64];
+	char timeout[16], options[96];
 	PGconn *conn;
 
 	/* One round trip: timeouts go with the start-up packet. */
 	snprintf(timeout, sizeof(timeout), "%d", cfg.db_connect_timeout);
-	snprintf(options, sizeof(options), "-c statement_timeout=%d",
+	snprintf(options, sizeof(options),
+		 "-c statement_timeout=%d -c client_min_messages=warning",
 		 cfg.db_statement_timeout * 1000);
 	vals[0] = cfg.database;
 	vals[1] = timeout;

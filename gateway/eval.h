@@ -32,9 +32,10 @@
 #define EVAL_H
 
 /* eval_mime_main: argv[0] is "mime".  Returns 0 when the share of
- * matching fields (over all messages) reaches --min (default 0), 1 when
- * it does not, EX_USAGE for bad arguments, EX_NOINPUT when DIR holds no
- * pair, EX_DATAERR when no pair could be read. */
+ * matching fields (over all messages, as printed: one decimal) reaches
+ * --min (default 0), 1 when it does not, EX_USAGE for bad arguments,
+ * EX_NOINPUT when DIR holds no pair, EX_DATAERR when no pair could be
+ * read. */
 int eval_mime_main(int argc, char **argv);
 
 /*

@@ -29,6 +29,7 @@ static int is_attachment(GMimeObject *obj);
 static int blocked_type(const char *filename, const char *content_type);
 static GMimeObject *find_html(GMimeObject *obj, int depth);
 static char *part_text(GMimeObject *part);
+static void set_html(struct msg *m, char *html);
 static int only_delimiters(const char *text);
 static void add_boundaries(GMimeObject *parent, GMimeObject *part,
 			   gpointer data);
@@ -299,11 +300,15 @@ collect(struct walk *w, GMimeObject *obj, int depth)
 			    depth + 1);
 		return;
 	}
-	if (GMIME_IS_MESSAGE_PART(obj)) {
-		/* XXX: a forwarded message is kept only in the raw message;
-		 * it becomes no attachment row of its own yet. */
+	/* XXX: a forwarded message (message/rfc822, also when a client
+	 * base64-encoded it) is kept only in the raw message; it becomes
+	 * no attachment row of its own yet. */
+	if (GMIME_IS_MESSAGE_PART(obj) ||
+	    g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+					"message", "rfc822") ||
+	    g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+					"message", "global"))
 		return;
-	}
 	if (GMIME_IS_PART(obj) && obj != w->body && is_attachment(obj))
 		add_attachment(w->m, GMIME_PART(obj));
 }
@@ -410,6 +415,36 @@ part_text(GMimeObject *part)
 	return text;
 }
 
+/*
+ * set_html: keep html (taken) as m's HTML body, unless it is blank or has
+ * more tags than cfg.html_tag_limit: HTML parsers take time that grows
+ * with the square of the nesting, so such HTML is left to the raw
+ * message (counting '<' is no parsing, only a bound).
+ */
+static void
+set_html(struct msg *m, char *html)
+{
+	const char *p;
+	int tags = 0;
+
+	for (p = html; *p != '\0'; p++)
+		if (*p == '<')
+			tags++;
+	if (tags > cfg.html_tag_limit) {
+		m->html_skipped = 1;
+		g_free(html);
+		return;
+	}
+	for (p = html; *p != '\0' && g_ascii_isspace(*p); p++)
+		;
+	if (*p == '\0') {
+		g_free(html);
+		return;
+	}
+	g_free(m->html);
+	m->html = html;
+}
+
 static void
 read_body(struct msg *m, GMimeObject *body)
 {
@@ -425,8 +460,10 @@ read_body(struct msg *m, GMimeObject *body)
 	text = part_text(body);
 
 	if (g_mime_content_type_is_type(ct, "text", "html")) {
-		m->html = text;
-		m->text = text_from_html(text, strlen(text));
+		set_html(m, text);
+		m->text = m->html != NULL
+			      ? text_from_html(m->html, strlen(m->html))
+			      : g_strdup("");
 		return;
 	}
 
@@ -557,6 +594,11 @@ msg_parse(const char *raw, gsize len, GError **err)
 
 	/* Header fields, decoded to UTF-8. */
 	read_ids(m, opts);
+
+	/* An id without "@" is none (a NUL byte may have cut it): two such
+	 * messages must not pass for one. */
+	if (m->message_id != NULL && strchr(m->message_id, '@') == NULL)
+		g_clear_pointer(&m->message_id, g_free);
 	if (m->message_id == NULL) {
 		m->message_id = msg_make_id(raw, len);
 		m->message_id_made = TRUE;
@@ -590,7 +632,7 @@ msg_parse(const char *raw, gsize len, GError **err)
 		    find_html(g_mime_message_get_mime_part(m->mime), 0);
 
 		if (html != NULL)
-			m->html = part_text(html);
+			set_html(m, part_text(html));
 	}
 	if (g_mime_message_get_mime_part(m->mime) != NULL)
 		collect(&w, g_mime_message_get_mime_part(m->mime), 0);

@@ -50,6 +50,7 @@ struct msg {
 	GPtrArray *attachments; /* struct msg_attachment * */
 	GString *warnings;	/* GMime parser warnings, "code@offset ..." */
 	int nwarnings;
+	int html_skipped;   /* HTML over cfg.html_tag_limit, not read */
 	int auto_submitted; /* Auto-Submitted other than "no" */
 };
 

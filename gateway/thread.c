@@ -11,6 +11,9 @@
 
 static gsize strip_prefix(const char *s, int *reply);
 
+/* Bytes of a subject key: a B-tree index entry must stay small. */
+#define SUBJECT_KEY_LIMIT 200
+
 /* Reply prefixes in the languages members write in, and forward ones. */
 static const char *const reply_words[] = {"re",	 "aw",	"antw", "antwort",
 					  "sv",	 "vs",	"r",	"rif",
@@ -103,6 +106,14 @@ thread_subject_key(const char *subject, int *reply)
 	}
 	if (out->len > 0 && out->str[out->len - 1] == ' ')
 		g_string_truncate(out, out->len - 1);
+
+	/* Long enough to tell threads apart, short enough for an index. */
+	if (out->len > SUBJECT_KEY_LIMIT) {
+		const char *end = g_utf8_find_prev_char(
+		    out->str, out->str + SUBJECT_KEY_LIMIT + 1);
+
+		g_string_truncate(out, (gsize)(end - out->str));
+	}
 	g_free(folded);
 	return g_string_free(out, FALSE);
 }

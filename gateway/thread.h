@@ -17,9 +17,9 @@
 
 /* thread_subject_key: subject without reply and forward prefixes ("Re:",
  * "AW:", "Fwd:", "WG:", "Re[2]:" ...) and list tags ("[vorstand]"), case
- * folded, white space folded to single spaces.  *reply, when not NULL, is
- * set when a reply prefix (not a forward prefix) was removed.  Returns a
- * new string; g_free() it. */
+ * folded, white space folded to single spaces, at most 200 bytes.  *reply, when
+ * not NULL, is set when a reply prefix (not a forward prefix) was removed.
+ * Returns a new string; g_free() it. */
 char *thread_subject_key(const char *subject, int *reply);
 
 /* thread_id_array: ids as a PostgreSQL text[] literal.  g_free() it. */

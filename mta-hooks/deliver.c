@@ -26,19 +26,19 @@ static int read_message(GByteArray *buf, GError **err);
 static int hook_code(int code);
 static int worse(int a, int b);
 static void log_attachments(const char *msgid, const struct msg *m);
+static void print_reason(const char *reason);
 
 static gint64 started;
+static char timeout_line[512] = "listbridge/deliver: error: msgid=<-> "
+				"status=timeout exit=75\n";
 
 /* Waiting on a stuck database or a slow pipe is a transient fault: the
  * MTA keeps the message and tries again.  Only async-signal-safe calls. */
 static void
 on_alarm(int sig)
 {
-	static const char line[] =
-	    "listbridge: error: status=timeout exit=75\n";
-
 	(void)sig;
-	if (write(STDERR_FILENO, line, sizeof(line) - 1) < 0) {
+	if (write(STDERR_FILENO, timeout_line, strlen(timeout_line)) < 0) {
 		/* Nothing more can be done. */
 	}
 	_exit(EX_TEMPFAIL);
@@ -117,6 +117,20 @@ worse(int a, int b)
 	return EX_TEMPFAIL;
 }
 
+/* print_reason: the reason for a refusal on stdout, where the MTA quotes
+ * it in its bounce: one line, printable. */
+static void
+print_reason(const char *reason)
+{
+	char *valid = g_utf8_make_valid(reason, -1), *p;
+
+	for (p = valid; *p != '\0'; p++)
+		if ((guchar)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	printf("%.300s\n", valid);
+	g_free(valid);
+}
+
 /* log_attachments: a line for each attachment whose bytes were not
  * kept (too large, too many, blocked type). */
 static void
@@ -131,10 +145,11 @@ log_attachments(const char *msgid, const struct msg *m)
 		if (a->state == MSG_ATT_STORED)
 			continue;
 		name = log_clean(a->filename, 200);
-		log_info("msgid=<%s> attachment=%s type=%s size=%" G_GSIZE_FORMAT
-			 " verdict=not_stored reason=%s",
-			 msgid, name, a->content_type, a->size,
-			 msg_attachment_state_name(a->state));
+		log_info(
+		    "msgid=<%s> attachment=%s type=%s size=%" G_GSIZE_FORMAT
+		    " verdict=not_stored reason=%s",
+		    msgid, name, a->content_type, a->size,
+		    msg_attachment_state_name(a->state));
 		g_free(name);
 	}
 }
@@ -152,22 +167,27 @@ deliver_main(int argc, char **argv)
 
 	started = g_get_monotonic_time();
 
-	/* Arguments: the envelope, as the MTA's pipe transport gives it. */
+	/* Arguments: the envelope, as the MTA's pipe transport gives it.
+	 * A mistake here is in the MTA's configuration: EX_CONFIG, which
+	 * keeps the mail queued, not EX_USAGE, which would bounce it. */
+	opterr = 0;
 	while ((c = getopt(argc, argv, "+f:")) != -1) {
 		switch (c) {
 		case 'f':
 			sender = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: listbridge deliver "
-					"[-f SENDER] RECIPIENT... < message\n");
-			return EX_USAGE;
+			log_error("status=bad_arguments exit=78 hint=usage: "
+				  "listbridge deliver [-f SENDER] RECIPIENT... "
+				  "< message");
+			return EX_CONFIG;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: listbridge deliver [-f SENDER] "
-				"RECIPIENT... < message\n");
-		return EX_USAGE;
+		log_error("status=no_recipient exit=78 hint=usage: "
+			  "listbridge deliver [-f SENDER] RECIPIENT... "
+			  "< message");
+		return EX_CONFIG;
 	}
 
 	/* Least privilege: parsing hostile mail is no job for root. */
@@ -200,9 +220,13 @@ deliver_main(int argc, char **argv)
 	}
 	msgid = log_clean(m->message_id, 200);
 	from = log_clean(m->from_addr, 200);
+	snprintf(timeout_line, sizeof(timeout_line),
+		 "listbridge/deliver: error: msgid=<%s> status=timeout "
+		 "exit=75\n",
+		 msgid);
 	if (m->nwarnings > 0)
-		log_info("msgid=<%s> mime_warnings=%d first=%s", msgid,
-			 m->nwarnings, m->warnings->str);
+		log_debug("msgid=<%s> mime_warnings=%d first=%s", msgid,
+			  m->nwarnings, m->warnings->str);
 
 	/* Store it for each recipient. */
 	conn = db_connect(&err);
@@ -222,13 +246,16 @@ deliver_main(int argc, char **argv)
 		if (rc == 0)
 			log_info("msgid=<%s> list=%s from=<%s> size=%u "
 				 "verdict=%s post=%lld thread=%lld via=%s "
-				 "delay=%.3f%s%s",
+				 "delay=%.3f mime_warnings=%d%s%s%s",
 				 msgid, res.list, from, buf->len, res.verdict,
 				 res.post_id, res.thread_id,
 				 *res.thread_how ? res.thread_how : "-",
 				 (g_get_monotonic_time() - started) / 1e6,
+				 m->nwarnings,
+				 m->html_skipped ? " html=not_read" : "",
 				 res.reason ? " reason=" : "",
-				 res.reason ? res.reason : "");
+				 res.reason ? (why = log_clean(res.reason, 100))
+					    : "");
 		else {
 			why = log_clean(rerr->message, 300);
 			log_info("msgid=<%s> to=<%s> from=<%s> size=%u "
@@ -246,7 +273,7 @@ deliver_main(int argc, char **argv)
 
 		/* The MTA quotes what we print in its bounce. */
 		if (rc != 0 && rc != EX_TEMPFAIL)
-			printf("%s\n", rerr->message);
+			print_reason(rerr->message);
 		code = have ? worse(code, rc) : rc;
 		have = 1;
 		g_clear_error(&rerr);
@@ -267,7 +294,7 @@ out:
 			 (g_get_monotonic_time() - started) / 1e6, why);
 		g_free(why);
 		if (code != EX_TEMPFAIL)
-			printf("%s\n", err->message);
+			print_reason(err->message);
 		g_error_free(err);
 	}
 	PQfinish(conn);

@@ -84,7 +84,7 @@ CONF
 	# 4. The evaluation: decoded headers and body text against the
 	#    corpus's expected results.
 	echo "== eval: listbridge eval mime $eml"
-	"$lb" eval mime "$eml" --min 90 || failed=$((failed + 1))
+	"$lb" eval mime "$eml" --min 98 || failed=$((failed + 1))
 else
 	echo "== corpus: $eml not present, skipped"
 fi

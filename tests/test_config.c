@@ -68,6 +68,9 @@ static const struct {
     {"default_locale = fr", "default_locale"},
     {"syslog_facility = kernel", "syslog_facility"},
     {"db_connect_timeout = 99999999999999999999", "db_connect_timeout"},
+    {"timezone = Mars/Olympus", "timezone"},
+    {"default_locale = de|en", "default_locale"},
+    {"message_id_domain = a b>c<", "message_id_domain"},
 };
 
 START_TEST(bad_values_name_the_key)

@@ -315,6 +315,11 @@ START_TEST(faults_keep_the_message)
 	char *text, *broken, *path, *err = NULL;
 	int rc;
 
+	/* A mistake in the MTA's command line: 78, the mail stays queued. */
+	ck_assert_int_eq(harness_run(NULL, NULL, "deliver"), EX_CONFIG);
+	ck_assert_int_eq(harness_run(NULL, NULL, "deliver -x " LIST),
+			 EX_CONFIG);
+
 	/* Empty input: unusable. */
 	rc = harness_run(NULL, &err, "deliver " LIST);
 	ck_assert_int_eq(rc, EX_DATAERR);
@@ -382,8 +387,7 @@ write_variant(const char *file, const char *id)
 	s = g_string_new(text);
 	p = strstr(s->str, "\nMessage-ID: <");
 	ck_assert(p != NULL);
-	g_string_erase(s, p - s->str + 1,
-		       strchr(p + 1, '\n') - (p + 1));
+	g_string_erase(s, p - s->str + 1, strchr(p + 1, '\n') - (p + 1));
 	g_string_insert(s, p - s->str + 1, id);
 	out = g_strdup_printf("%s/variant-%u.eml", g_get_tmp_dir(),
 			      g_str_hash(id));
@@ -428,18 +432,17 @@ START_TEST(attachments_once_per_group_and_blocked)
 	    "Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--b--\n",
 	    -1, NULL));
 	ck_assert_int_eq(harness_run(exe, NULL, args), 0);
-	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.attachment"
-			     " WHERE state = 'blocked'"
-			     " AND filename = 'rechnung.pdf.exe'"),
-	    1);
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT count(*) FROM portal.attachment"
+				    " WHERE state = 'blocked'"
+				    " AND filename = 'rechnung.pdf.exe'"),
+			 1);
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM portal.attachment_content"),
 	    1);
-	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM portal.post"
-			     " WHERE text = 'anbei das Tool'"),
-	    1);
+	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.post"
+					  " WHERE text = 'anbei das Tool'"),
+			 1);
 	unlink(a);
 	unlink(b);
 	unlink(exe);

@@ -214,6 +214,29 @@ START_TEST(garbage_never_crashes)
 }
 END_TEST
 
+/* HTML with more tags than html_tag_limit is left to the raw message. */
+START_TEST(deep_html_is_not_parsed)
+{
+	GString *s = g_string_new("Subject: tief\nContent-Type: text/html\n\n");
+	struct msg *m;
+	gint64 t0;
+	int i;
+
+	for (i = 0; i < 500000; i++)
+		g_string_append(s, "<div>");
+	t0 = g_get_monotonic_time();
+	m = msg_parse(s->str, s->len, NULL);
+	ck_assert(m != NULL);
+	ck_assert(m->html_skipped);
+	ck_assert_ptr_null(m->html);
+	ck_assert_str_eq(m->text, "");
+	/* A bound, not a timing test: unparsed, this takes minutes. */
+	ck_assert(g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC);
+	msg_free(m);
+	g_string_free(s, TRUE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -239,6 +262,7 @@ main(void)
 	tcase_add_test(tc, attachment_over_limit_keeps_metadata);
 	tcase_add_test(tc, missing_message_id_is_stable);
 	tcase_add_test(tc, references_in_order);
+	tcase_add_test(tc, deep_html_is_not_parsed);
 	tcase_add_loop_test(tc, garbage_never_crashes, 0,
 			    (int)G_N_ELEMENTS(garbage));
 	suite_add_tcase(s, tc);

@@ -54,6 +54,22 @@ START_TEST(id_array_quotes)
 }
 END_TEST
 
+START_TEST(long_subject_key_is_bounded)
+{
+	GString *subject = g_string_new("Re: ");
+	char *key;
+	int i;
+
+	for (i = 0; i < 3000; i++)
+		g_string_append(subject, "ä");
+	key = thread_subject_key(subject->str, NULL);
+	ck_assert_int_le(strlen(key), 200);
+	ck_assert(g_utf8_validate(key, -1, NULL));
+	g_free(key);
+	g_string_free(subject, TRUE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -62,6 +78,7 @@ main(void)
 
 	tcase_add_loop_test(tc, subject_keys, 0, (int)G_N_ELEMENTS(cases));
 	tcase_add_test(tc, id_array_quotes);
+	tcase_add_test(tc, long_subject_key_is_bounded);
 	suite_add_tcase(s, tc);
 	return harness_main(s);
 }

@@ -68,18 +68,25 @@ start)
 	echo "host=$dir user=postgres dbname=postgres"
 	;;
 stop)
+	# The physical path: the server's user may not pass a link's home.
+	[ -d "$dir" ] && dir=$(cd "$dir" && pwd -P)
 	[ -f "$dir/data/postmaster.pid" ] &&
 		asuser "$bindir/pg_ctl" -D "$dir/data" -m immediate stop \
 			>/dev/null 2>&1
 	true
 	;;
 destroy)
+	link=""
+	if [ -L "$dir" ]; then
+		link=$dir
+	fi
+	[ -d "$dir" ] && dir=$(cd "$dir" && pwd -P)
 	[ -f "$dir/data/postmaster.pid" ] &&
 		asuser "$bindir/pg_ctl" -D "$dir/data" -m immediate stop \
 			>/dev/null 2>&1
-	# A link to the real directory goes with it.
-	[ -L "$dir" ] && rm -rf "$(cd "$dir" && pwd -P)"
 	rm -rf "$dir"
+	# A link to the real directory goes with it.
+	[ -z "$link" ] || rm -f "$link"
 	;;
 *)
 	echo "pg.sh: unknown command $cmd" >&2
