@@ -1187,6 +1187,14 @@ trim_case(const char *input, const char *expected, gboolean verbose,
 		return -1;
 	}
 	text_newlines(in);
+
+	/* An HTML case is read as the text of its HTML, as delivery does. */
+	if (g_str_has_suffix(input, ".html")) {
+		char *text = text_from_html(in, strlen(in));
+
+		g_free(in);
+		in = text;
+	}
 	t0 = g_get_monotonic_time();
 	trim_text(in, &r);
 	*usec = g_get_monotonic_time() - t0;
@@ -1258,14 +1266,18 @@ eval_trim_main(int argc, char **argv)
 	/* The cases, in a stable order. */
 	names = g_ptr_array_new_with_free_func(g_free);
 	while ((name = g_dir_read_name(d)) != NULL)
-		if (g_str_has_suffix(name, ".txt"))
+		if (g_str_has_suffix(name, ".txt") ||
+		    g_str_has_suffix(name, ".html"))
 			g_ptr_array_add(names, g_strdup(name));
 	g_ptr_array_sort(names, cmp_strings);
 
 	/* Each case. */
 	for (i = 0; i < names->len; i++) {
 		char *in = g_build_filename(inputs, names->pdata[i], NULL);
-		char *ex = g_build_filename(expects, names->pdata[i], NULL);
+		char *base =
+		    g_strndup(names->pdata[i], strcspn(names->pdata[i], "."));
+		char *txt = g_strconcat(base, ".txt", NULL);
+		char *ex = g_build_filename(expects, txt, NULL);
 		int r = trim_case(in, ex, verbose, names->pdata[i], &usec);
 
 		if (r >= 0) {
@@ -1278,6 +1290,8 @@ eval_trim_main(int argc, char **argv)
 		slowest = MAX(slowest, usec);
 		g_free(in);
 		g_free(ex);
+		g_free(base);
+		g_free(txt);
 	}
 	if (total == 0) {
 		fprintf(stderr, "listbridge: %s: no case could be read\n", dir);

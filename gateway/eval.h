@@ -42,7 +42,8 @@ int eval_mime_main(int argc, char **argv);
  *   listbridge eval trim DIR [--min PERCENT] [--verbose]
  *
  * DIR holds test/emails/NAME.txt with test/trimmed/NAME.txt (a corpus) or
- * input/NAME.txt with expected/NAME.txt (our own fixtures): each input is
+ * input/NAME.txt or NAME.html (read as the text of the HTML) with
+ * expected/NAME.txt (our own fixtures): each input is
  * trimmed and what is shown compared with the expected text, white space
  * at both ends stripped.  Prints passed/total and the names that fail;
  * with a speed case (test/matchers/), its time, which must stay under

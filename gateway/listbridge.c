@@ -86,7 +86,8 @@ cmd_migrate(PGconn *conn, int argc, char **argv)
 
 /*
  * cmd_trim: "listbridge trim [FILE]": what the trimmer makes of a text
- * (a message body, not a whole message), for admins who test patterns.
+ * (a message body, not a whole message; FILE.html is read as HTML), for
+ * admins who test patterns.
  */
 static int
 cmd_trim(int argc, char **argv)
@@ -114,6 +115,14 @@ cmd_trim(int argc, char **argv)
 
 		g_free(text);
 		text = valid;
+	}
+	/* An HTML file is read as the text of its HTML, as delivery does. */
+	if (argc == 2 && (g_str_has_suffix(argv[1], ".html") ||
+			  g_str_has_suffix(argv[1], ".htm"))) {
+		char *plain = text_from_html(text, strlen(text));
+
+		g_free(text);
+		text = plain;
 	}
 	trim_text(text_newlines(text), &r);
 	printf("== shown\n%s\n== forwarded\n%s\n== cut (%s)\n%s\n", r.text,

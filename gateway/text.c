@@ -11,6 +11,7 @@ static char *try_convert(const char *bytes, gsize len, const char *charset);
 static void render(GumboNode *node, GString *out, int depth);
 static void block_break(GString *out, int blank);
 static const char *canonical(const char *declared);
+static int has_mso_class(GumboElement *el);
 
 /* Deeper HTML than this is not rendered (gumbo itself copes with more). */
 #define HTML_DEPTH_LIMIT 200
@@ -172,6 +173,14 @@ text_unflow(const char *text, int delsp)
  * block_break: end the current line; with blank, leave one empty line
  * (paragraph).  Never more than one empty line, none at the start.
  */
+static int
+has_mso_class(GumboElement *el)
+{
+	GumboAttribute *c = gumbo_get_attribute(&el->attributes, "class");
+
+	return c != NULL && g_str_has_prefix(c->value, "Mso");
+}
+
 static void
 block_break(GString *out, int blank)
 {
@@ -255,6 +264,14 @@ render(GumboNode *node, GString *out, int depth)
 		block_break(out, 0);
 		return;
 	case GUMBO_TAG_P:
+		/* Outlook (Word) sets its paragraphs without a gap, and marks
+		 * blank lines with empty ones. */
+		if (has_mso_class(el)) {
+			line = 1;
+			break;
+		}
+		blank = 1;
+		break;
 	case GUMBO_TAG_H1:
 	case GUMBO_TAG_H2:
 	case GUMBO_TAG_H3:
@@ -296,6 +313,31 @@ render(GumboNode *node, GString *out, int depth)
 	else if (line)
 		block_break(out, 0);
 
+	/* A quotation reads as mail clients write it: "> " lines. */
+	if (el->tag == GUMBO_TAG_BLOCKQUOTE) {
+		GString *inner = g_string_new(NULL);
+		char **lines;
+		int k, n;
+
+		for (i = 0; i < el->children.length; i++)
+			render(el->children.data[i], inner, depth + 1);
+		while (inner->len > 0 &&
+		       g_ascii_isspace(inner->str[inner->len - 1]))
+			g_string_truncate(inner, inner->len - 1);
+		lines = g_strsplit(inner->str, "\n", -1);
+		n = (int)g_strv_length(lines);
+		for (k = 0; k < n; k++) {
+			g_string_append(out, *lines[k] == '>' ? ">" : "> ");
+			g_string_append(out, lines[k]);
+			if (k + 1 < n)
+				g_string_append_c(out, '\n');
+		}
+		g_strfreev(lines);
+		g_string_free(inner, TRUE);
+		block_break(out, 1);
+		return;
+	}
+
 	start = out->len;
 	for (i = 0; i < el->children.length; i++)
 		render(el->children.data[i], out, depth + 1);
@@ -307,6 +349,17 @@ render(GumboNode *node, GString *out, int depth)
 	    strstr(out->str + start, href->value) == NULL)
 		g_string_append_printf(out, " <%s>", href->value);
 
+	/* An empty Outlook paragraph is Outlook's blank line. */
+	if (el->tag == GUMBO_TAG_P && line) {
+		gsize k = start;
+
+		while (k < out->len && g_ascii_isspace(out->str[k]))
+			k++;
+		if (k == out->len) {
+			block_break(out, 1);
+			return;
+		}
+	}
 	if (blank)
 		block_break(out, 1);
 	else if (line || el->tag == GUMBO_TAG_LI)

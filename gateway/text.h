@@ -34,9 +34,9 @@ char *text_newlines(char *s);
 char *text_unflow(const char *text, int delsp);
 
 /* text_from_html: the text a reader sees in html (UTF-8): blocks become
- * lines, list items get "- ", links keep their target when it differs
- * from the link text, script, style and head are dropped, runs of white
- * space fold.  Returns a new string; g_free() it. */
+ * lines, blockquotes "> " lines, list items "- ", links keep their target
+ * when it differs from the link text, script, style and head are dropped,
+ * runs of white space fold.  Returns a new string; g_free() it. */
 char *text_from_html(const char *html, gsize len);
 
 #endif

@@ -35,6 +35,7 @@ static int in_block(GArray *blocks, gsize at);
 static gssize first_match(enum kind k, const char *text, gsize len, gsize start,
 			  GArray *blocks, gsize *end);
 static int quote_line(const char *p);
+static int empty_quote(const char *p);
 static gsize line_end(const char *text, gsize len, gsize at);
 static int blank_line(const char *p);
 static gsize quote_block(const char *text, gsize len, gsize at);
@@ -334,6 +335,17 @@ quote_line(const char *p)
 	return p[n] == '>';
 }
 
+/* empty_quote: whether the line at p is a quote mark and nothing else. */
+static int
+empty_quote(const char *p)
+{
+	if (!quote_line(p))
+		return 0;
+	while (*p == ' ' || *p == '\t' || *p == '>' || g_ascii_isupper(*p))
+		p++;
+	return *p == '\n' || *p == '\0';
+}
+
 /* line_end: the position after the line holding at (after its LF). */
 static gsize
 line_end(const char *text, gsize len, gsize at)
@@ -481,10 +493,18 @@ trim_text(const char *text, struct trim_result *r)
 					g_string_append_len(cut, text + c,
 							    qend - c);
 				} else {
+					gsize after = hend;
+
+					/* Empty quote lines under the
+					 * attribution go with it. */
+					while (after < qend &&
+					       empty_quote(text + after))
+						after =
+						    line_end(text, len, after);
 					g_string_append_len(cut, text + c,
-							    hend - c);
-					g_string_append_len(kept, text + hend,
-							    qend - hend);
+							    after - c);
+					g_string_append_len(kept, text + after,
+							    qend - after);
 				}
 				g_string_append_c(cut, '\n');
 				pos = qend;
@@ -494,6 +514,8 @@ trim_text(const char *text, struct trim_result *r)
 
 		/* A cut: all that follows. */
 		g_string_append_len(kept, text + pos, c - pos);
+		if (cut->len > 0 && cut->str[cut->len - 1] != '\n')
+			g_string_append_c(cut, '\n');
 		g_string_append_len(cut, text + c, len - c);
 		r->why = why;
 		pos = len;
@@ -504,6 +526,8 @@ trim_text(const char *text, struct trim_result *r)
 	/* Quotes that end what is kept go with the cut. */
 	quotes = trailing_quotes(kept->str, kept->len);
 	if (quotes < kept->len) {
+		if (cut->len > 0)
+			g_string_prepend_c(cut, '\n');
 		g_string_prepend(cut, kept->str + quotes);
 		g_string_truncate(kept, quotes);
 		if (strcmp(r->why, "none") == 0)

@@ -77,6 +77,9 @@ static const struct {
      "a | b\nc | d"},
     {"M&auml;rz &amp; April &lt;3", "März & April <3"},
     {"<div>unclosed <p>tags <b>everywhere", "unclosed\n\ntags everywhere"},
+    {"<p>Ja.</p><blockquote><p>Frage?</p><p>Zweite</p></blockquote>",
+     "Ja.\n\n> Frage?\n> \n> Zweite"},
+    {"<blockquote>a<blockquote>b</blockquote></blockquote>", "> a\n> \n>> b"},
     {"", ""},
 };
 
