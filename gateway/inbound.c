@@ -8,6 +8,7 @@
 #include "lberror.h"
 #include "html.h"
 #include "store.h"
+#include "thread.h"
 #include "trim.h"
 
 char *
@@ -120,7 +121,10 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 
 	/* What the member wrote, apart from quotes and signature; a
 	 * forwarded message stays with it. */
-	trim_text(m->text, &trim);
+	if (thread_subject_forward(m->subject))
+		trim_forward(m->text, &trim);
+	else
+		trim_text(m->text, &trim);
 	shown = *trim.forwarded == '\0'
 		    ? g_strdup(trim.text)
 		    : g_strconcat(trim.text, *trim.text ? "\n\n" : "",

@@ -118,6 +118,28 @@ thread_subject_key(const char *subject, int *reply)
 	return g_string_free(out, FALSE);
 }
 
+int
+thread_subject_forward(const char *subject)
+{
+	const char *p = subject;
+	int reply = 0;
+	gsize n;
+
+	/* The first prefix that is no list tag decides. */
+	for (;;) {
+		while (g_ascii_isspace(*p))
+			p++;
+		if (*p != '[')
+			break;
+		n = strip_prefix(p, NULL);
+		if (n == 0)
+			break;
+		p += n;
+	}
+	n = strip_prefix(p, &reply);
+	return n > 0 && !reply && *p != '[';
+}
+
 char *
 thread_id_array(char *const *ids, guint n)
 {

@@ -22,6 +22,10 @@
  * Returns a new string; g_free() it. */
 char *thread_subject_key(const char *subject, int *reply);
 
+/* thread_subject_forward: whether subject starts (after list tags) with a
+ * forward prefix: "WG:", "Fwd:", "FW:", "TR:" ... */
+int thread_subject_forward(const char *subject);
+
 /* thread_id_array: ids as a PostgreSQL text[] literal.  g_free() it. */
 char *thread_id_array(char *const *ids, guint n);
 

@@ -41,6 +41,7 @@ static int blank_line(const char *p);
 static gsize quote_block(const char *text, gsize len, gsize at);
 static int blank_span(const char *text, gsize from, gsize to);
 static int answered_again(const char *text, gsize len, gsize at);
+static void split(const char *text, int forward, struct trim_result *r);
 static int short_tail(const char *from);
 static gsize trailing_quotes(const char *text, gsize len);
 static char *strip_blank_lines(const char *s, gsize len);
@@ -415,6 +416,23 @@ answered_again(const char *text, gsize len, gsize at)
 void
 trim_text(const char *text, struct trim_result *r)
 {
+	split(text, 0, r);
+}
+
+void
+trim_forward(const char *text, struct trim_result *r)
+{
+	split(text, 1, r);
+}
+
+/*
+ * split: the work of trim_text() and trim_forward(): cut by cut from the
+ * top; with forward, the first embedded message starts the forwarded
+ * one.
+ */
+static void
+split(const char *text, int forward, struct trim_result *r)
+{
 	GString *kept, *cut;
 	GArray *blocks;
 	gsize len = strlen(text), pos = 0, fwd = len, quotes;
@@ -460,8 +478,15 @@ trim_text(const char *text, struct trim_result *r)
 		at = first_match(FORWARD, text, len, pos, blocks, &end);
 		fwd = at >= 0 ? (gsize)at : len;
 
-		/* A forwarded message above the first cut is kept whole. */
-		if (fwd < c) {
+		/* A forwarded message above the first cut is kept whole; so
+		 * is the first embedded message of a mail that says it
+		 * forwards. */
+		if (forward &&
+		    (why == kind_names[HEADER] ||
+		     why == kind_names[SEPARATOR]) &&
+		    c < fwd)
+			fwd = c;
+		if (fwd < c || (fwd == c && fwd < len)) {
 			g_string_append_len(kept, text + pos, fwd - pos);
 			break;
 		}

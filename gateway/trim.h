@@ -34,6 +34,11 @@ int trim_load(const char *extra, GError **err);
  * trim_result_clear(). */
 void trim_text(const char *text, struct trim_result *r);
 
+/* trim_forward: trim_text() for a message whose subject says it forwards
+ * ("WG:", "Fwd:"): the first embedded message (a header block, an
+ * attribution) is the forwarded one, kept, not cut. */
+void trim_forward(const char *text, struct trim_result *r);
+
 void trim_result_clear(struct trim_result *r);
 
 #endif

@@ -41,6 +41,23 @@ START_TEST(subject_keys)
 }
 END_TEST
 
+static const struct {
+	const char *subject;
+	int forward;
+} forwards[] = {
+    {"WG: Zuschuss", 1},       {"Fwd: Zuschuss", 1},
+    {"[Vorstand] FW: x", 1},   {"AW: WG: Zuschuss", 0},
+    {"Re: Fwd: x", 0},	       {"Zuschuss", 0},
+    {"Wegbeschreibung: x", 0}, {"", 0},
+};
+
+START_TEST(subject_forward)
+{
+	ck_assert_int_eq(thread_subject_forward(forwards[_i].subject),
+			 forwards[_i].forward);
+}
+END_TEST
+
 START_TEST(id_array_quotes)
 {
 	char *ids[] = {(char *)"a@b", (char *)"x\"y@z", (char *)"b\\s@q"};
@@ -78,6 +95,8 @@ main(void)
 
 	tcase_add_loop_test(tc, subject_keys, 0, (int)G_N_ELEMENTS(cases));
 	tcase_add_test(tc, id_array_quotes);
+	tcase_add_loop_test(tc, subject_forward, 0,
+			    (int)G_N_ELEMENTS(forwards));
 	tcase_add_test(tc, long_subject_key_is_bounded);
 	suite_add_tcase(s, tc);
 	return harness_main(s);

@@ -51,6 +51,30 @@ START_TEST(table)
 }
 END_TEST
 
+/* Outlook's "WG:" has only a header block; the subject tells. */
+START_TEST(outlook_forward_by_subject)
+{
+	const char *text = "zur Info\n\nVon: Stadt Musterstadt "
+			   "<info@example.org>\nGesendet: Montag, 30. "
+			   "November 2026 09:00\nAn: Vorstand\nBetreff: "
+			   "Zuschuss\n\nDer Zuschuss ist bewilligt.\n";
+	struct trim_result r;
+
+	trim_forward(text, &r);
+	ck_assert_str_eq(r.text, "zur Info");
+	ck_assert(strstr(r.forwarded, "Zuschuss ist bewilligt") != NULL);
+	ck_assert_str_eq(r.cut, "");
+	trim_result_clear(&r);
+
+	/* The same as a reply: the block is cut. */
+	trim_text(text, &r);
+	ck_assert_str_eq(r.text, "zur Info");
+	ck_assert_str_eq(r.forwarded, "");
+	ck_assert(strstr(r.cut, "Zuschuss ist bewilligt") != NULL);
+	trim_result_clear(&r);
+}
+END_TEST
+
 START_TEST(forward_is_kept)
 {
 	struct trim_result r;
@@ -155,6 +179,7 @@ main(void)
 
 	tcase_add_loop_test(tc, table, 0, (int)G_N_ELEMENTS(cases));
 	tcase_add_test(tc, forward_is_kept);
+	tcase_add_test(tc, outlook_forward_by_subject);
 	tcase_add_test(tc, nothing_lost);
 	tcase_add_test(tc, admin_patterns);
 	suite_add_tcase(s, tc);
