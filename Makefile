@@ -35,7 +35,11 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 CORE = gateway/lberror.c gateway/log.c gateway/config.c gateway/db.c \
        gateway/sql_embed.c gateway/text.c gateway/message.c \
        gateway/thread.c gateway/store.c gateway/inbound.c gateway/admin.c \
-       gateway/eval.c gateway/trim.c gateway/trim_embed.c gateway/html.c
+       gateway/eval.c gateway/trim.c gateway/trim_embed.c gateway/html.c \
+       gateway/token.c \
+       gateway/outbox.c \
+       gateway/smtp.c gateway/compose.c gateway/templates_embed.c \
+       gateway/send.c
 HOOKS = mta-hooks/deliver.c
 MAIN  = gateway/listbridge.c
 CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
@@ -43,7 +47,8 @@ CORE_OBJS = $(CORE:.c=.o) $(HOOKS:.c=.o)
 TESTS = tests/test_config tests/test_log tests/test_text tests/test_trim \
         tests/test_html \
         tests/test_message tests/test_thread tests/test_admin \
-        tests/test_inbound
+        tests/test_inbound tests/test_send tests/test_token \
+        tests/test_smtp
 
 # Keep the test objects between runs.
 .SECONDARY:
@@ -66,6 +71,10 @@ listbridge: $(CORE_OBJS) $(MAIN:.c=.o)
 gateway/sql_embed.c: tools/embed-sql.sh $(wildcard sql/*.sql)
 	@echo "  GEN  $@"
 	$(Q)sh tools/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
+
+gateway/templates_embed.c: tools/embed-templates.sh $(wildcard templates/*.txt templates/*.html)
+	@echo "  GEN  $@"
+	$(Q)sh tools/embed-templates.sh $(sort $(wildcard templates/*.txt templates/*.html)) > $@
 
 gateway/trim_embed.c: tools/embed-text.sh gateway/trim.patterns
 	@echo "  GEN  $@"
@@ -124,6 +133,8 @@ install: listbridge
 	install -m 755 listbridge $(DESTDIR)$(BINDIR)/listbridge
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
 	install -m 644 gateway/trim.patterns $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(DATADIR)/templates
+	install -m 644 templates/*.txt templates/*.html $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 mta-hooks/postfix/*.example $(DESTDIR)$(DATADIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/listbridge/listbridge.conf || \
 		install -m 640 listbridge.conf.example \
@@ -136,7 +147,7 @@ format:
 clean:
 	rm -f listbridge gateway/*.o gateway/*.d mta-hooks/*.o mta-hooks/*.d \
 		tests/*.o tests/*.d $(TESTS) gateway/sql_embed.c \
-		gateway/trim_embed.c \
+		gateway/trim_embed.c gateway/templates_embed.c \
 		bench/floor bench/run bench/extract bench/*.o
 	rm -rf var bench/out
 

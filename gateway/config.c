@@ -71,6 +71,28 @@ static const struct setting settings[] = {
     {"trim_patterns_file", K_STRING, OFF(trim_patterns_file),
      "/etc/listbridge/trim.patterns", 0, 0, NULL, NULL,
      "patterns added to the built-in trim patterns (missing: none)"},
+    {"token_key_file", K_STRING, OFF(token_key_file), "/etc/listbridge/keys", 0,
+     0, NULL, NULL,
+     "the keys of reply tokens, written by \"listbridge keygen\" (secret: "
+     "readable by the user the hooks run as only)"},
+    {"reply_token_lifetime", K_INT, OFF(reply_token_lifetime), "180", 1, 3650,
+     NULL, "days", "a reply token is accepted this long after it was made"},
+    {"reply_domain", K_STRING, OFF(reply_domain), "", 0, 0, NULL, NULL,
+     "domain of reply+, bounces+ and unsubscribe+ addresses; empty: the "
+     "list address's domain"},
+    {"portal_url", K_STRING, OFF(portal_url), "https://intranet.example.org", 0,
+     0, NULL, NULL, "the intranet's address, for links in mails"},
+    {"template_dir", K_STRING, OFF(template_dir), "/etc/listbridge/templates",
+     0, 0, NULL, NULL,
+     "mail templates here replace the built-in ones of the same name"},
+    {"outbox_lease", K_INT, OFF(outbox_lease), "300", 30, 86400, NULL, "s",
+     "a worker holds claimed outbox rows this long"},
+    {"outbox_batch", K_INT, OFF(outbox_batch), "50", 1, 10000, NULL, "rows",
+     "outbox rows a worker claims at once"},
+    {"outbox_max_age", K_INT, OFF(outbox_max_age), "432000", 60, 2592000, NULL,
+     "s", "mail not sent after this long expires (a bounce)"},
+    {"send_interval", K_INT, OFF(send_interval), "5", 1, 3600, NULL, "s",
+     "a send worker looks for due mail at least this often"},
     {"syslog_facility", K_CHOICE, OFF(syslog_facility), "mail", 0, 0,
      "||mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|"
      "local7|",
@@ -79,6 +101,23 @@ static const struct setting settings[] = {
      "write debug lines too"},
     {"hook_allow_root", K_BOOL, OFF(hook_allow_root), "false", 0, 0, NULL, NULL,
      "let the MTA hooks run as root (normally they refuse)"},
+    {"smtp_relay_host", K_STRING, OFF(smtp_relay_host), "127.0.0.1", 0, 0, NULL,
+     NULL, "host name or address of the SMTP relay the outbox sends to"},
+    {"smtp_relay_port", K_INT, OFF(smtp_relay_port), "25", 1, 65535, NULL,
+     "port", "TCP port of the SMTP relay"},
+    {"smtp_helo_name", K_STRING, OFF(smtp_helo_name), "", 0, 0, NULL, NULL,
+     "name sent with EHLO; empty: this machine's host name when it is "
+     "fully qualified, else the address literal of the local end"},
+    {"smtp_timeout", K_INT, OFF(smtp_timeout), "60", 1, 3600, NULL, "s",
+     "give up on the relay when connecting, a TLS handshake or one reply "
+     "takes longer"},
+    {"smtp_starttls", K_CHOICE, OFF(smtp_starttls), "no", 0, 0, "|no|required|",
+     NULL,
+     "required: send only over TLS, after checking the relay's "
+     "certificate against smtp_tls_ca_file and smtp_relay_host"},
+    {"smtp_tls_ca_file", K_STRING, OFF(smtp_tls_ca_file),
+     "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL, NULL,
+     "PEM file of the certificate authorities trusted for the relay"},
 };
 
 struct cfg cfg;

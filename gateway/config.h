@@ -37,9 +37,24 @@ struct cfg {
 	char *default_locale;
 	char *timezone;
 	char *trim_patterns_file;
+	char *token_key_file;
+	int reply_token_lifetime;
+	char *reply_domain;
+	char *portal_url;
+	char *template_dir;
+	int outbox_lease;
+	int outbox_batch;
+	int outbox_max_age;
+	int send_interval;
 	char *syslog_facility;
 	gboolean log_verbose;
 	gboolean hook_allow_root;
+	char *smtp_relay_host;
+	int smtp_relay_port;
+	char *smtp_helo_name;
+	int smtp_timeout;
+	char *smtp_starttls;
+	char *smtp_tls_ca_file;
 };
 
 extern struct cfg cfg;

@@ -1,10 +1,14 @@
 /*
  * inbound: one message for one recipient (see inbound.h).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "inbound.h"
+#include "log.h"
+#include "token.h"
 #include "lberror.h"
 #include "html.h"
 #include "store.h"
@@ -30,6 +34,103 @@ inbound_list_address(const char *recipient)
 	g_free(local);
 	g_free(domain);
 	return out;
+}
+
+static int is_reply_address(const char *recipient);
+static int reply_lookup(PGconn *conn, const struct msg *m,
+			const char *recipient, PGresult **out,
+			struct inbound_result *res, GError **err);
+
+/* is_reply_address: "reply+TOKEN@...", any case. */
+static int
+is_reply_address(const char *recipient)
+{
+	return g_ascii_strncasecmp(recipient, "reply+", 6) == 0 &&
+	       strchr(recipient, '@') != NULL;
+}
+
+/*
+ * reply_lookup: the post and member a reply address names, in the shape
+ * of the list query (group, list address, policy, author id or NULL,
+ * author name, thread, parent).  A token that is not authentic names
+ * nobody: EX_NOUSER, logged as tampering when its MAC is wrong.  A token
+ * that is authentic but expired, or used by another sender, is held:
+ * res->reason says why.  Returns 0 or a sysexits code with err set.
+ */
+static int
+reply_lookup(PGconn *conn, const struct msg *m, const char *recipient,
+	     PGresult **out, struct inbound_result *res, GError **err)
+{
+	struct token tok;
+	GError *terr = NULL;
+	const char *params[3];
+	char post[32], member[32], *text;
+	const char *at = strchr(recipient, '@');
+
+	/* Without keys nothing can be told: a setup fault, so the MTA
+	 * keeps the mail. */
+	text = token_make(TOKEN_REPLY, 1, 1, NULL);
+	if (text == NULL) {
+		g_set_error(err, LB_ERROR, EX_TEMPFAIL,
+			    "no token keys loaded (token_key_file)");
+		return EX_TEMPFAIL;
+	}
+	g_free(text);
+
+	/* The token: between "reply+" and "@". */
+	text = g_strndup(recipient + 6, (gsize)(at - recipient - 6));
+	if (token_check(TOKEN_REPLY, text, &tok, &terr) < 0 &&
+	    tok.reason != TOKEN_EXPIRED) {
+		char *clean = log_clean(recipient, 120);
+
+		if (tok.reason == TOKEN_TAMPERED)
+			log_warn("msgid=<%s> to=<%s> status=tampered_token",
+				 m->message_id, clean);
+		g_set_error(err, LB_ERROR, EX_NOUSER,
+			    "this reply address is not valid (%s); please "
+			    "answer in the portal",
+			    token_reason_name(tok.reason));
+		g_free(clean);
+		g_free(text);
+		g_clear_error(&terr);
+		return EX_NOUSER;
+	}
+	g_free(text);
+	if (tok.reason == TOKEN_EXPIRED)
+		res->reason = g_strdup("reply address expired");
+	g_clear_error(&terr);
+
+	/* The post, its group, and whether the sender is that member. */
+	snprintf(post, sizeof(post), "%" G_GUINT64_FORMAT, tok.post);
+	snprintf(member, sizeof(member), "%" G_GUINT64_FORMAT, tok.member);
+	params[0] = post;
+	params[1] = member;
+	params[2] = m->from_addr;
+	*out = db_exec(conn,
+		       "SELECT t.group_id, (SELECT address FROM gateway.list"
+		       " WHERE group_id = t.group_id ORDER BY id LIMIT 1),"
+		       " 'hold', CASE WHEN EXISTS (SELECT 1 FROM"
+		       " portal.member_address a WHERE a.member_id = mb.id"
+		       " AND lower(a.address) = lower($3)) THEN mb.id END,"
+		       " mb.name, p.thread_id, p.id"
+		       " FROM portal.post p"
+		       " JOIN portal.thread t ON t.id = p.thread_id"
+		       " JOIN portal.membership ms ON ms.group_id = t.group_id"
+		       " AND ms.member_id = $2"
+		       " JOIN portal.member mb ON mb.id = ms.member_id"
+		       " WHERE p.id = $1",
+		       3, params, err);
+	if (*out == NULL)
+		return EX_TEMPFAIL;
+	if (PQntuples(*out) == 0 || PQgetisnull(*out, 0, 1)) {
+		g_set_error(err, LB_ERROR, EX_NOUSER,
+			    "the post this reply address names is gone, or "
+			    "its writer left the group");
+		return EX_NOUSER;
+	}
+	if (res->reason == NULL && PQgetisnull(*out, 0, 3))
+		res->reason = g_strdup("reply address of another member");
+	return 0;
 }
 
 void
@@ -64,27 +165,36 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 		code = EX_NOUSER;
 		goto out;
 	}
-	/* The list, and in the same query the author: a member of its
-	 * group, by any of their addresses. */
-	params[0] = address;
-	params[1] = m->from_addr;
-	list = db_exec(conn,
-		       "SELECT l.group_id, l.address, l.unknown_sender_policy,"
-		       " mb.id, mb.name FROM gateway.list l"
-		       " LEFT JOIN (portal.member_address a"
-		       " JOIN portal.member mb ON mb.id = a.member_id"
-		       " JOIN portal.membership ms ON ms.member_id = mb.id)"
-		       " ON ms.group_id = l.group_id"
-		       " AND lower(a.address) = lower($2)"
-		       " WHERE lower(l.address) = $1",
-		       2, params, err);
-	if (list == NULL)
-		goto out;
-	if (PQntuples(list) == 0) {
-		g_set_error(err, LB_ERROR, EX_NOUSER,
-			    "no list has the address %s", address);
-		code = EX_NOUSER;
-		goto out;
+	/* A reply address names post and member; a list address names the
+	 * list, and the same query finds the author: a member of its group,
+	 * by any of their addresses. */
+	if (is_reply_address(recipient)) {
+		code = reply_lookup(conn, m, recipient, &list, res, err);
+		if (code != 0)
+			goto out;
+	} else {
+		params[0] = address;
+		params[1] = m->from_addr;
+		list = db_exec(conn,
+			       "SELECT l.group_id, l.address,"
+			       " l.unknown_sender_policy, mb.id, mb.name,"
+			       " 0, 0 FROM gateway.list l"
+			       " LEFT JOIN (portal.member_address a"
+			       " JOIN portal.member mb ON mb.id = a.member_id"
+			       " JOIN portal.membership ms"
+			       " ON ms.member_id = mb.id)"
+			       " ON ms.group_id = l.group_id"
+			       " AND lower(a.address) = lower($2)"
+			       " WHERE lower(l.address) = $1",
+			       2, params, err);
+		if (list == NULL)
+			goto out;
+		if (PQntuples(list) == 0) {
+			g_set_error(err, LB_ERROR, EX_NOUSER,
+				    "no list has the address %s", address);
+			code = EX_NOUSER;
+			goto out;
+		}
 	}
 	res->list = g_strdup(PQgetvalue(list, 0, 1));
 	policy = PQgetvalue(list, 0, 2);
@@ -97,7 +207,13 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	in.envelope_from = sender != NULL ? sender : "";
 	in.envelope_to = recipient;
 	in.kind = STORE_POST;
-	if (!PQgetisnull(list, 0, 3)) {
+	in.thread_id = strtoll(PQgetvalue(list, 0, 5), NULL, 10);
+	in.parent_id = strtoll(PQgetvalue(list, 0, 6), NULL, 10);
+	if (res->reason != NULL) {
+		/* A reply address that does not fit the sender. */
+		in.kind = STORE_HOLD;
+		in.hold_reason = res->reason;
+	} else if (!PQgetisnull(list, 0, 3)) {
 		in.author_id = PQgetvalue(list, 0, 3);
 		in.author_name = PQgetvalue(list, 0, 4);
 	} else if (strcmp(policy, "accept") == 0) {

@@ -15,7 +15,9 @@
 #include "eval.h"
 #include "lberror.h"
 #include "log.h"
+#include "send.h"
 #include "text.h"
+#include "token.h"
 #include "trim.h"
 
 static int usage(void);
@@ -39,7 +41,10 @@ usage(void)
 	    "             [--delivery each|daily|weekly|none]"
 	    " [--role ROLE] [--locale de|en]\n"
 	    "  show group SLUG [--lines N]\n"
-	    "  eval mime DIR [--min PERCENT] [--verbose]\n");
+	    "  eval mime DIR [--min PERCENT] [--verbose]\n"
+	    "  keygen [--retire ID]\n"
+	    "  token make reply|unsubscribe|bounce ID MEMBER [DAYS]\n"
+	    "  token check reply|unsubscribe|bounce TOKEN\n");
 	return EX_USAGE;
 }
 
@@ -174,8 +179,17 @@ main(int argc, char **argv)
 		return with_db(admin_show_group, argc - 2, argv + 2);
 	if (strcmp(cmd, "eval") == 0 && strcmp(sub, "mime") == 0)
 		return eval_mime_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "send") == 0) {
+		log_open("listbridge/send", cfg.syslog_facility,
+			 cfg.log_verbose);
+		return send_main(argc - 1, argv + 1);
+	}
 	if (strcmp(cmd, "trim") == 0)
 		return cmd_trim(argc - 1, argv + 1);
+	if (strcmp(cmd, "keygen") == 0)
+		return token_keygen_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "token") == 0)
+		return token_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "eval") == 0 && strcmp(sub, "trim") == 0)
 		return eval_trim_main(argc - 2, argv + 2);
 	return usage();

@@ -100,7 +100,13 @@ insert_post(PGconn *conn, const struct store_in *in, struct store_out *out,
 	 * XXX: two related messages delivered at the same instant may
 	 * each start a thread of their own (no lock spans resolution and
 	 * insert); later messages join the first thread their ids name. */
-	if (thread_resolve(conn, in->group_id, m, &match, err) < 0)
+	if (in->thread_id != 0) {
+		/* A reply address names its thread and parent. */
+		memset(&match, 0, sizeof(match));
+		match.thread_id = in->thread_id;
+		match.parent_id = in->parent_id;
+		match.how = "reply-address";
+	} else if (thread_resolve(conn, in->group_id, m, &match, err) < 0)
 		goto out;
 	out->thread_how = match.how;
 	*seen_before = match.seen_before;

@@ -30,6 +30,8 @@ struct store_in {
 	const char *text;	 /* the post's text, trimmed */
 	const char *cut;	 /* what trimming cut from it */
 	const char *html;	 /* safe HTML of the post, or NULL */
+	long long thread_id;	 /* the thread, when known (0: resolve) */
+	long long parent_id;	 /* the parent post, when known */
 };
 
 struct store_out {

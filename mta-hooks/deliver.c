@@ -18,6 +18,7 @@
 #include "../gateway/lberror.h"
 #include "../gateway/log.h"
 #include "../gateway/message.h"
+#include "../gateway/token.h"
 #include "../gateway/trim.h"
 #include "deliver.h"
 
@@ -158,7 +159,7 @@ int
 deliver_main(int argc, char **argv)
 {
 	GByteArray *buf = NULL;
-	GError *err = NULL;
+	GError *err = NULL, *kerr = NULL;
 	struct msg *m = NULL;
 	PGconn *conn = NULL;
 	const char *sender = "";
@@ -205,6 +206,13 @@ deliver_main(int argc, char **argv)
 	if (trim_load(cfg.trim_patterns_file, &err) < 0) {
 		code = EX_CONFIG;
 		goto out;
+	}
+
+	/* The token keys, for reply addresses; list mail goes on without
+	 * them. */
+	if (token_keys_load(cfg.token_key_file, &kerr) < 0) {
+		log_debug("status=no_token_keys error=%s", kerr->message);
+		g_clear_error(&kerr);
 	}
 
 	/* Read and parse. */

@@ -3,8 +3,9 @@
 #
 #   tests/run.sh TEST_BINARY...
 #
-# Starts a throwaway PostgreSQL in a temporary directory, runs each Check
-# test program against it, then sends every message of the MIME evaluation
+# Starts a throwaway PostgreSQL and an SMTP sink (tests/smtp_sink.py, its
+# port and directory in LB_TEST_SMTP_PORT and LB_TEST_SMTP_DIR) in a
+# temporary directory, runs each Check test program against them, then sends every message of the MIME evaluation
 # corpus (../shared/corpus, when present) through "listbridge deliver" and
 # runs "listbridge eval mime".  Exits non-zero when anything failed.
 set -u
@@ -14,8 +15,13 @@ corpus=${LB_CORPUS:-$top/../shared/corpus}
 tmp=$(mktemp -d /tmp/listbridge-test.XXXXXX)
 chmod 755 "$tmp"
 failed=0
+sink_pid=""
 
 cleanup() {
+	if [ -n "$sink_pid" ]; then
+		kill "$sink_pid" 2>/dev/null
+		wait "$sink_pid" 2>/dev/null
+	fi
 	sh "$top/tools/pg.sh" destroy "$tmp/pg" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
@@ -25,6 +31,24 @@ sh "$top/tools/pg.sh" start "$tmp/pg" >/dev/null || exit 1
 export LB_TEST_PGHOST="$tmp/pg" LB_TEST_TOP="$top"
 export LB_TEST_BIN="$top/listbridge"
 export TMPDIR="$tmp"
+
+# The SMTP sink: on port 0 it picks a free port and says "port=N" first.
+mkdir "$tmp/smtp"
+/usr/bin/python3 "$top/tests/smtp_sink.py" 0 "$tmp/smtp" \
+	>"$tmp/smtp.out" 2>"$tmp/smtp.err" &
+sink_pid=$!
+n=0
+until grep -q '^port=' "$tmp/smtp.out" 2>/dev/null; do
+	n=$((n + 1))
+	if [ "$n" -gt 100 ] || ! kill -0 "$sink_pid" 2>/dev/null; then
+		echo "run.sh: smtp_sink.py did not start" >&2
+		cat "$tmp/smtp.err" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+LB_TEST_SMTP_PORT=$(sed -n 's/^port=//p' "$tmp/smtp.out")
+export LB_TEST_SMTP_PORT LB_TEST_SMTP_DIR="$tmp/smtp"
 
 # 1. The Check programs: unit tests, then integration tests.
 for t in "$@"; do

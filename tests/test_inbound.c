@@ -461,11 +461,14 @@ START_TEST(migrate_twice_is_harmless)
 
 	ck_assert_int_eq(harness_run(NULL, &out, "db migrate"), 0);
 	g_free(out);
-	ck_assert_int_eq(
+	/* Every migration once, numbered without gaps. */
+	ck_assert_int_ge(
 	    harness_ll(conn, "SELECT max(version) FROM gateway.schema_version"),
-	    2);
-	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM gateway.schema_version"), 2);
+	    3);
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT (max(version) = count(*))::int"
+				    " FROM gateway.schema_version"),
+			 1);
 	PQfinish(conn);
 }
 END_TEST

@@ -6,7 +6,7 @@ set -eu
 
 pkgs="build-essential pkg-config libgmime-3.0-dev libpq-dev libsodium-dev
 libpcre2-dev libetpan-dev libgumbo-dev libjson-glib-dev check libsubunit-dev
-postgresql-15 postgresql-client-15 util-linux"
+postgresql-15 postgresql-client-15 util-linux libgnutls28-dev python3"
 
 missing=""
 for p in $pkgs; do

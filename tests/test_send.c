@@ -1,0 +1,297 @@
+/*
+ * test_send: posts reach email members: fan-out, the notification mail
+ * through a real SMTP sink (tests/smtp_sink.py, started by run.sh), and
+ * a plain reply to it back through deliver into the right thread.
+ */
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "harness.h"
+
+#define LIST "vorstand@lists.example.org"
+
+static PGconn *setup(const char *db);
+static GPtrArray *captured(const char *to);
+static char *header(GMimeMessage *m, const char *name);
+
+/* setup: a group with four members at addresses unique to this test,
+ * a key file, the sink as relay. */
+static PGconn *
+setup(const char *db)
+{
+	const char *port = g_getenv("LB_TEST_SMTP_PORT");
+	char *keys, *extra;
+	PGconn *conn;
+	int rc = 0;
+
+	ck_assert_msg(port != NULL, "LB_TEST_SMTP_PORT is not set");
+	keys = g_strdup_printf("%s/keys-%s", g_get_tmp_dir(), db);
+	unlink(keys);
+	extra = g_strdup_printf("token_key_file = %s\nsmtp_relay_port = %s\n"
+				"smtp_relay_host = 127.0.0.1\n"
+				"portal_url = https://intranet.example.org\n",
+				keys, port);
+	conn = harness_db(db, extra);
+	rc |= harness_run(NULL, NULL, "keygen");
+	rc |= harness_run(NULL, NULL, "group add vorstand Vorstand");
+	rc |= harness_run(NULL, NULL,
+			  "list add " LIST " --group vorstand --tag Vorstand");
+	rc |=
+	    harness_run(NULL, NULL,
+			"member add juergen.mueller@example.org 'Jürgen Müller'"
+			" --group vorstand");
+	rc |= harness_run(NULL, NULL,
+			  "member add aenne@send.example.org 'Änne Schäfer'"
+			  " --group vorstand");
+	rc |= harness_run(NULL, NULL,
+			  "member add reject-thomas@send.example.org "
+			  "'Thomas Weiß' --group vorstand");
+	rc |= harness_run(NULL, NULL,
+			  "member add temp-sarah@send.example.org 'Sarah B'"
+			  " --group vorstand --locale en");
+	rc |= harness_run(NULL, NULL,
+			  "member add daily@send.example.org 'Daily Reader'"
+			  " --group vorstand --delivery daily");
+	ck_assert_int_eq(rc, 0);
+	g_free(keys);
+	g_free(extra);
+	return conn;
+}
+
+/* captured: the paths of the sink's mails whose envelope names to. */
+static GPtrArray *
+captured(const char *to)
+{
+	const char *dir = g_getenv("LB_TEST_SMTP_DIR");
+	GPtrArray *found = g_ptr_array_new_with_free_func(g_free);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	ck_assert(d != NULL);
+	while ((name = g_dir_read_name(d)) != NULL) {
+		char *path, *env = NULL;
+
+		if (!g_str_has_suffix(name, ".env"))
+			continue;
+		path = g_build_filename(dir, name, NULL);
+		if (g_file_get_contents(path, &env, NULL, NULL) &&
+		    strstr(env, to) != NULL) {
+			path[strlen(path) - 4] = '\0';
+			g_ptr_array_add(found, g_strconcat(path, ".eml", NULL));
+		}
+		g_free(env);
+		g_free(path);
+	}
+	g_dir_close(d);
+	return found;
+}
+
+static char *
+header(GMimeMessage *m, const char *name)
+{
+	const char *v = g_mime_object_get_header(GMIME_OBJECT(m), name);
+
+	return v != NULL ? g_strdup(v) : NULL;
+}
+
+START_TEST(post_reaches_members_and_reply_comes_back)
+{
+	PGconn *conn = setup("lbt_send");
+	char *file = harness_data("inbound/01-thread-start-thunderbird.eml");
+	char *eml, *sql, *v, *reply_to, *msgid, *reply, *err = NULL;
+	GPtrArray *mails;
+	GMimeStream *st;
+	GMimeParser *parser;
+	GMimeMessage *m;
+	InternetAddressList *from;
+	int rc;
+
+	/* Jürgen posts by mail: three each-post members are queued, the
+	 * daily reader and the author are not. */
+	rc = harness_run(file, NULL,
+			 "deliver -f juergen.mueller@example.org " LIST);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM"
+					  " gateway.outbox"),
+			 0 + 3);
+
+	/* One worker run: 250 for Änne, 550 for Thomas, 451 for Sarah. */
+	rc = harness_run(NULL, &err, "send --once");
+	ck_assert_msg(rc == 0, "send: %d %s", rc, err);
+	g_free(err);
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT count(*) FROM gateway.outbox WHERE"
+				    " recipient = 'aenne@send.example.org'"
+				    " AND state = 'sent'"),
+			 1);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox WHERE"
+			     " recipient LIKE 'reject-%' AND state = 'bounced'"
+			     " AND last_reply LIKE '5.1.1%'"),
+	    1);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox WHERE"
+			     " recipient LIKE 'temp-%' AND state = 'queued'"
+			     " AND next_attempt_at > now()"
+			     " AND last_reply LIKE '4.3.0%'"),
+	    1);
+
+	/* A second run sends nothing twice: nothing is due. */
+	ck_assert_int_eq(harness_run(NULL, NULL, "send --once"), 0);
+	mails = captured("aenne@send.example.org");
+	ck_assert_int_eq(mails->len, 1);
+
+	/* The mail as Änne's client sees it. */
+	ck_assert(g_file_get_contents(mails->pdata[0], &eml, NULL, NULL));
+	st = g_mime_stream_mem_new_with_buffer(eml, strlen(eml));
+	parser = g_mime_parser_new_with_stream(st);
+	m = g_mime_parser_construct_message(parser, NULL);
+	ck_assert(m != NULL);
+	from = g_mime_message_get_from(m);
+	ck_assert_str_eq(internet_address_get_name(
+			     internet_address_list_get_address(from, 0)),
+			 "Jürgen Müller via Vorstand");
+	ck_assert_str_eq(
+	    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
+		internet_address_list_get_address(from, 0))),
+	    LIST);
+	ck_assert(g_str_has_prefix(g_mime_message_get_subject(m),
+				   "[Vorstand] Einladung zur Mitglieder"));
+	reply_to = internet_address_list_to_string(
+	    g_mime_message_get_reply_to(m), NULL, FALSE);
+	ck_assert_msg(strstr(reply_to, "reply+") != NULL, "%s", reply_to);
+	msgid = g_strdup(g_mime_message_get_message_id(m));
+	ck_assert(g_str_has_prefix(msgid, "lb."));
+	v = header(m, "List-Id");
+	ck_assert(v != NULL && strstr(v, "vorstand.lists.example.org"));
+	g_free(v);
+	v = header(m, "List-Unsubscribe");
+	ck_assert(v != NULL && strstr(v, "mailto:unsubscribe+") &&
+		  strstr(v, "https://intranet.example.org/unsubscribe/"));
+	g_free(v);
+	v = header(m, "List-Unsubscribe-Post");
+	ck_assert_str_eq(v, "List-Unsubscribe=One-Click");
+	g_free(v);
+	v = header(m, "Precedence");
+	ck_assert_str_eq(v, "list");
+	g_free(v);
+	/* Text and HTML, both with the umlauts and the portal link. */
+	{
+		GMimeObject *body = g_mime_message_get_body(m);
+		GMimeMultipart *alt;
+		char *text, *html;
+
+		ck_assert(GMIME_IS_MULTIPART(body));
+		alt = GMIME_MULTIPART(body);
+		ck_assert_int_eq(g_mime_multipart_get_count(alt), 2);
+		text = g_mime_text_part_get_text(
+		    GMIME_TEXT_PART(g_mime_multipart_get_part(alt, 0)));
+		html = g_mime_text_part_get_text(
+		    GMIME_TEXT_PART(g_mime_multipart_get_part(alt, 1)));
+		ck_assert_msg(strstr(text, "Begrüßung") != NULL, "%s", text);
+		ck_assert(strstr(text, "https://intranet.example.org/groups/"
+				       "vorstand/threads/") != NULL);
+		ck_assert(strstr(html, "Begrüßung") != NULL);
+		ck_assert(strstr(html, "<script") == NULL);
+		/* 7 bits on the wire. */
+		for (v = eml; *v != '\0'; v++)
+			ck_assert((guchar)*v < 0x80);
+		v = NULL;
+		g_free(text);
+		g_free(html);
+	}
+	g_object_unref(m);
+	g_object_unref(parser);
+	g_object_unref(st);
+
+	/* Änne answers with a plain reply: To the Reply-To address. */
+	{
+		char *addr = g_strdup(strstr(reply_to, "reply+"));
+		char *path;
+
+		addr[strcspn(addr, ">, ")] = '\0';
+		reply = g_strdup_printf(
+		    "From: =?UTF-8?Q?=C3=84nne_Sch=C3=A4fer?= "
+		    "<aenne@send.example.org>\n"
+		    "To: Vorstand <%s>\n"
+		    "Subject: Re: [Vorstand] Einladung\n"
+		    "Message-ID: <answer-1@send.example.org>\n"
+		    "In-Reply-To: <%s>\nReferences: <%s>\n"
+		    "Content-Type: text/plain; charset=utf-8\n\n"
+		    "Ich bringe Kuchen mit.\n\n"
+		    "Am 02.12.2026 um 10:15 schrieb Jürgen Müller "
+		    "via Vorstand <" LIST ">:\n> Liebe Vorstandskolleginnen\n",
+		    addr, msgid, msgid);
+		path = g_strdup_printf("%s/reply.eml", g_get_tmp_dir());
+		ck_assert(g_file_set_contents(path, reply, -1, NULL));
+		sql = g_strdup_printf("deliver -f aenne@send.example.org '%s'",
+				      addr);
+		rc = harness_run(path, &err, sql);
+		ck_assert_msg(rc == 0, "reply: %d %s", rc, err);
+		ck_assert_msg(strstr(err, "via=reply-address") != NULL, "%s",
+			      err);
+		g_free(err);
+
+		/* The same reply address from someone else: held. */
+		g_free(reply);
+		reply = g_strdup_printf(
+		    "From: Fremd <fremd@send.example.org>\nTo: <%s>\n"
+		    "Subject: Re: x\nMessage-ID: <answer-2@send.example.org>\n"
+		    "\nich auch\n",
+		    addr);
+		ck_assert(g_file_set_contents(path, reply, -1, NULL));
+		rc = harness_run(path, &err, sql);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_msg(strstr(err, "verdict=held") != NULL, "%s", err);
+		g_free(err);
+
+		/* A token with one letter changed names nobody. */
+		addr[8] = addr[8] == 'a' ? 'b' : 'a';
+		g_free(sql);
+		sql = g_strdup_printf("deliver '%s'", addr);
+		rc = harness_run(path, NULL, sql);
+		ck_assert_int_eq(rc, EX_NOUSER);
+		unlink(path);
+		g_free(path);
+		g_free(addr);
+	}
+
+	/* Änne's answer is in Jürgen's thread, under her name, trimmed. */
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM portal.post c"
+			     " JOIN portal.post p ON p.id = c.parent_id"
+			     " AND p.thread_id = c.thread_id"
+			     " JOIN portal.member mb ON mb.id = c.author_id"
+			     " WHERE mb.name = 'Änne Schäfer'"
+			     " AND c.text = 'Ich bringe Kuchen mit.'"),
+	    1);
+	ck_assert_int_eq(
+	    harness_ll(conn,
+		       "SELECT count(*) FROM gateway.held_message"
+		       " WHERE reason = 'reply address of another member'"),
+	    1);
+	g_free(sql);
+	g_free(reply);
+	g_free(msgid);
+	g_free(reply_to);
+	g_free(eml);
+	g_ptr_array_free(mails, TRUE);
+	g_free(file);
+	PQfinish(conn);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("send");
+	TCase *tc = tcase_create("outbox");
+
+	g_mime_init();
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, post_reaches_members_and_reply_comes_back);
+	suite_add_tcase(s, tc);
+	return harness_main(s);
+}
