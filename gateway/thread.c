@@ -8,8 +8,10 @@
 #include "config.h"
 #include "db.h"
 #include "thread.h"
+#include "token.h"
 
 static gsize strip_prefix(const char *s, int *reply);
+static long long notification_post(const char *id);
 
 /* Bytes of a subject key: a B-tree index entry must stay small. */
 #define SUBJECT_KEY_LIMIT 200
@@ -160,6 +162,28 @@ thread_id_array(char *const *ids, guint n)
 	return g_string_free(s, FALSE);
 }
 
+/*
+ * notification_post: the post whose notification has Message-ID id
+ * ("lb.TOKEN@domain", made by compose.c), when its token is authentic
+ * (expired is fine: it only finds a thread), else 0.
+ */
+static long long
+notification_post(const char *id)
+{
+	struct token tok;
+	char *text;
+	const char *at = strchr(id, '@');
+	int ok;
+
+	if (strncmp(id, "lb.", 3) != 0 || at == NULL)
+		return 0;
+	text = g_strndup(id + 3, (gsize)(at - id - 3));
+	ok = token_check(TOKEN_REPLY, text, &tok, NULL) == 0 ||
+	     tok.reason == TOKEN_EXPIRED;
+	g_free(text);
+	return ok ? (long long)tok.post : 0;
+}
+
 int
 thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 	       struct thread_match *match, GError **err)
@@ -167,7 +191,7 @@ thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 	GPtrArray *ids = g_ptr_array_new();
 	PGresult *res = NULL;
 	const char *params[3];
-	char *array = NULL, *key = NULL, window[16];
+	char *array = NULL, *key = NULL, window[32];
 	int reply, rc = -1;
 	guint i, nlinks;
 
@@ -182,6 +206,37 @@ thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 		g_ptr_array_add(ids, m->references->pdata[i - 1]);
 	nlinks = ids->len;
 	g_ptr_array_add(ids, m->message_id);
+
+	/* A reply to one of our notifications: the Message-ID it answers
+	 * carries the post's token, which names thread and parent even
+	 * when the reply address got lost. */
+	for (i = 0; i < nlinks; i++) {
+		long long post = notification_post(ids->pdata[i]);
+
+		if (post <= 0)
+			continue;
+		snprintf(window, sizeof(window), "%lld", post);
+		params[0] = group_id;
+		params[1] = window;
+		res = db_exec(conn,
+			      "SELECT p.thread_id, p.id FROM portal.post p"
+			      " JOIN portal.thread t ON t.id = p.thread_id"
+			      " WHERE p.id = $2 AND t.group_id = $1",
+			      2, params, err);
+		if (res == NULL)
+			goto out;
+		if (PQntuples(res) == 1) {
+			match->thread_id =
+			    strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			match->parent_id =
+			    strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+			match->how = "notification";
+			rc = 0;
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+	}
 
 	/* First stored one wins; whether our own id is among them tells of
 	 * replies that came before us. */

@@ -3,7 +3,9 @@
  *
  * thread_subject_key() is the normalised subject used to match replies
  * whose client dropped In-Reply-To and References.  thread_resolve() asks
- * the database: In-Reply-To first, then References newest first, then the
+ * the database: a Message-ID of one of our notifications (its signed
+ * token names the post), then In-Reply-To, then References newest first,
+ * then the
  * message's own id (seen before only as a reference of a reply that came
  * earlier), then, for a subject with a reply prefix, a thread of the same
  * subject key active within cfg.thread_subject_window days.

@@ -258,6 +258,34 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 		g_free(addr);
 	}
 
+	/* Sarah answers to the list address, her client having dropped the
+	 * reply address: the Message-ID she answers finds the thread. */
+	{
+		char *path = g_strdup_printf("%s/reply2.eml", g_get_tmp_dir());
+		char *text = g_strdup_printf(
+		    "From: Sarah B <temp-sarah@send.example.org>\n"
+		    "To: " LIST "\nSubject: Antwort ohne Re\n"
+		    "Message-ID: <answer-3@send.example.org>\n"
+		    "In-Reply-To: <%s>\n\nIch komme auch.\n",
+		    msgid);
+
+		ck_assert(g_file_set_contents(path, text, -1, NULL));
+		rc = harness_run(path, &err, "deliver " LIST);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_msg(strstr(err, "via=notification") != NULL, "%s",
+			      err);
+		g_free(err);
+		ck_assert_int_eq(
+		    harness_ll(conn, "SELECT count(*) FROM portal.post c"
+				     " JOIN portal.post p ON p.id = c.parent_id"
+				     " AND p.thread_id = c.thread_id"
+				     " WHERE c.text = 'Ich komme auch.'"),
+		    1);
+		unlink(path);
+		g_free(path);
+		g_free(text);
+	}
+
 	/* Änne's answer is in Jürgen's thread, under her name, trimmed. */
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM portal.post c"
