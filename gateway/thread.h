@@ -5,10 +5,9 @@
  * whose client dropped In-Reply-To and References.  thread_resolve() asks
  * the database: a Message-ID of one of our notifications (its signed
  * token names the post), then In-Reply-To, then References newest first,
- * then the
- * message's own id (seen before only as a reference of a reply that came
- * earlier), then, for a subject with a reply prefix, a thread of the same
- * subject key active within cfg.thread_subject_window days.
+ * then the message's own id (seen before only as a reference of a reply
+ * that came earlier), then, for a subject with a reply prefix, a thread
+ * of the same subject key active within cfg.thread_subject_window days.
  */
 #ifndef THREAD_H
 #define THREAD_H
