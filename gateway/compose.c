@@ -420,3 +420,64 @@ out:
 	g_free(value);
 	return rc;
 }
+
+GBytes *
+compose_notice(const char *name, const char *locale, const char *group,
+	       const char *list_address, const char *to, const char *const *kv)
+{
+	GMimeMessage *msg;
+	GMimeObject *part;
+	char *file, *tpl, *filled, *body, *subject, *id, *safe;
+	const char *at = strrchr(list_address, '@');
+	char *raw;
+
+	/* The template in the member's language, else in German. */
+	file = g_strdup_printf("%s.%s.txt", name, locale);
+	tpl = compose_template(file);
+	g_free(file);
+	if (tpl == NULL) {
+		file = g_strdup_printf("%s.de.txt", name);
+		tpl = compose_template(file);
+		g_free(file);
+	}
+	if (tpl == NULL)
+		return NULL;
+	msg_init();
+
+	/* "Subject: ..." first, then the body. */
+	filled = compose_fill(tpl, kv, 0);
+	body = strstr(filled, "\n\n");
+	if (g_str_has_prefix(filled, "Subject: ") && body != NULL) {
+		*body = '\0';
+		subject = header_safe(filled + 9);
+		body += 2;
+	} else {
+		subject = g_strdup(group);
+		body = filled;
+	}
+
+	/* The mail. */
+	msg = g_mime_message_new(TRUE);
+	safe = header_safe(group);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, safe,
+				   list_address);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, to);
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	id = g_mime_utils_generate_message_id(at != NULL ? at + 1
+							 : "listbridge");
+	g_mime_message_set_message_id(msg, id);
+	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted",
+				 "auto-replied", NULL);
+	part = text_part("plain", body);
+	g_mime_message_set_mime_part(msg, part);
+	g_mime_object_encode(GMIME_OBJECT(msg), GMIME_ENCODING_CONSTRAINT_7BIT);
+	raw = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
+	g_object_unref(part);
+	g_object_unref(msg);
+	g_free(id);
+	g_free(safe);
+	g_free(subject);
+	g_free(filled);
+	g_free(tpl);
+	return g_bytes_new_take(raw, strlen(raw));
+}

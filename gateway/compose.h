@@ -35,6 +35,17 @@ int compose_post(PGconn *conn, long long row_id, long long post_id,
 
 void compose_mail_clear(struct compose_mail *mail);
 
+/* compose_notice: a short mail from the list to one address, from the
+ * template NAME.LOCALE.txt (first line "Subject: ...", a blank line,
+ * the body), its placeholders filled from kv (see compose_fill()).  It
+ * is marked Auto-Submitted: auto-replied and goes out with the null
+ * sender, so that it never starts a mail loop.  Returns the mail (LF
+ * line ends; g_bytes_unref it), or NULL when there is no such
+ * template. */
+GBytes *compose_notice(const char *name, const char *locale, const char *group,
+		       const char *list_address, const char *to,
+		       const char *const *kv);
+
 /* compose_template: the template called name ("post.de.txt"): the
  * admin's copy in cfg.template_dir when there is one, else the built-in
  * one.  Returns a new string, or NULL when there is neither. */

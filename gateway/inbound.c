@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "compose.h"
+#include "config.h"
 #include "inbound.h"
+#include "outbox.h"
 #include "log.h"
 #include "token.h"
 #include "lberror.h"
@@ -37,6 +40,11 @@ inbound_list_address(const char *recipient)
 }
 
 static int is_reply_address(const char *recipient);
+static int unsubscribe(PGconn *conn, const struct msg *m, const char *recipient,
+		       struct inbound_result *res, GError **err);
+static void answer_held(PGconn *conn, const struct msg *m, const char *sender,
+			const char *group_id, const char *list_address,
+			const char *reason);
 static int reply_lookup(PGconn *conn, const struct msg *m,
 			const char *recipient, PGresult **out,
 			struct inbound_result *res, GError **err);
@@ -133,6 +141,174 @@ reply_lookup(PGconn *conn, const struct msg *m, const char *recipient,
 	return 0;
 }
 
+/*
+ * unsubscribe: "unsubscribe+TOKEN@": the member's delivery for the group
+ * becomes "none", recorded in the audit trail, and a confirmation is
+ * queued, in one transaction.  Authentic tokens work even when expired.
+ * Returns 0 (res->verdict "unsubscribed") or a sysexits code.
+ */
+static int
+unsubscribe(PGconn *conn, const struct msg *m, const char *recipient,
+	    struct inbound_result *res, GError **err)
+{
+	struct token tok;
+	const char *at = strchr(recipient, '@'), *params[2];
+	char *text, group[32], member[32], *url = NULL;
+	GBytes *notice = NULL;
+	PGresult *r = NULL;
+	int code = EX_TEMPFAIL;
+
+	/* The token: authentic, for unsubscribing. */
+	text = g_strndup(recipient + 12, (gsize)(at - recipient - 12));
+	if (token_check(TOKEN_UNSUBSCRIBE, text, &tok, NULL) < 0 &&
+	    tok.reason != TOKEN_EXPIRED) {
+		g_free(text);
+		if (tok.reason == TOKEN_TAMPERED)
+			log_warn("msgid=<%s> status=tampered_token "
+				 "purpose=unsubscribe",
+				 m->message_id);
+		g_set_error(err, LB_ERROR, EX_NOUSER,
+			    "this unsubscribe address is not valid (%s); "
+			    "please change your settings in the portal",
+			    token_reason_name(tok.reason));
+		return EX_NOUSER;
+	}
+	g_free(text);
+
+	/* Delivery "none", and who did it. */
+	snprintf(group, sizeof(group), "%" G_GUINT64_FORMAT, tok.post);
+	snprintf(member, sizeof(member), "%" G_GUINT64_FORMAT, tok.member);
+	params[0] = group;
+	params[1] = member;
+	if (db_command(conn, "BEGIN", err) < 0)
+		return EX_TEMPFAIL;
+	r = db_exec(conn,
+		    "WITH u AS (UPDATE portal.membership SET delivery = 'none'"
+		    " WHERE group_id = $1 AND member_id = $2"
+		    " RETURNING group_id, member_id, locale),"
+		    " a AS (INSERT INTO gateway.audit_event"
+		    " (actor, action, object, detail)"
+		    " SELECT 'member ' || member_id, 'unsubscribe by mail',"
+		    " 'group ' || group_id, 'delivery none' FROM u)"
+		    " SELECT u.locale, g.name, g.slug, mb.name,"
+		    " (SELECT address FROM portal.member_address"
+		    " WHERE member_id = u.member_id AND is_primary LIMIT 1),"
+		    " (SELECT address FROM gateway.list WHERE group_id ="
+		    " u.group_id ORDER BY id LIMIT 1)"
+		    " FROM u JOIN portal.\"group\" g ON g.id = u.group_id"
+		    " JOIN portal.member mb ON mb.id = u.member_id",
+		    2, params, err);
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) == 0 || PQgetisnull(r, 0, 4) || PQgetisnull(r, 0, 5)) {
+		g_set_error(err, LB_ERROR, EX_NOUSER,
+			    "this address belongs to no membership any more");
+		code = EX_NOUSER;
+		goto fail;
+	}
+
+	/* The confirmation, in the member's language. */
+	url = g_strdup_printf("%s/settings/groups/%s", cfg.portal_url,
+			      PQgetvalue(r, 0, 2));
+	{
+		const char *kv[] = {"name",
+				    PQgetvalue(r, 0, 3),
+				    "group",
+				    PQgetvalue(r, 0, 1),
+				    "settings_url",
+				    url,
+				    NULL};
+
+		notice = compose_notice(
+		    "unsubscribed", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+		    PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 4), kv);
+	}
+	if (notice != NULL &&
+	    outbox_notice(conn, group, (long long)tok.member,
+			  PQgetvalue(r, 0, 4), notice, err) < 0)
+		goto fail;
+	if (db_command(conn, "COMMIT", err) < 0)
+		goto fail;
+	res->list = g_strdup(PQgetvalue(r, 0, 5));
+	res->verdict = "unsubscribed";
+	res->thread_how = "";
+	code = 0;
+	goto out;
+fail:
+	PQclear(PQexec(conn, "ROLLBACK"));
+out:
+	if (notice != NULL)
+		g_bytes_unref(notice);
+	PQclear(r);
+	g_free(url);
+	return code;
+}
+
+/*
+ * answer_held: tell the sender of a held reply why, in German unless the
+ * mail says it is English (Content-Language): the sender may be no
+ * member, so no locale of theirs is known.  Nothing goes to the null
+ * sender or to a machine (Auto-Submitted).  Failures are logged only.
+ */
+static void
+answer_held(PGconn *conn, const struct msg *m, const char *sender,
+	    const char *group_id, const char *list_address, const char *reason)
+{
+	const char *params[1];
+	const char *to = *m->from_addr != '\0' ? m->from_addr : sender;
+	const char *lang;
+	PGresult *r;
+	GBytes *notice;
+	GError *err = NULL;
+
+	if (sender == NULL || *sender == '\0' || m->auto_submitted ||
+	    to == NULL || *to == '\0')
+		return;
+	lang =
+	    g_mime_object_get_header(GMIME_OBJECT(m->mime), "Content-Language");
+	params[0] = group_id;
+	r = db_exec(conn, "SELECT name FROM portal.\"group\" WHERE id = $1", 1,
+		    params, &err);
+	if (r == NULL || PQntuples(r) == 0)
+		goto out;
+	{
+		const char *kv[] = {
+		    "group",
+		    PQgetvalue(r, 0, 0),
+		    "subject",
+		    m->subject,
+		    "portal_url",
+		    cfg.portal_url,
+		    "reason_de",
+		    strstr(reason, "expired") != NULL
+			? "die Antwortadresse ist abgelaufen"
+			: "die Antwortadresse gehört einem anderen Mitglied",
+		    "reason_en",
+		    strstr(reason, "expired") != NULL
+			? "the reply address has expired"
+			: "the reply address belongs to another member",
+		    NULL};
+
+		notice = compose_notice(
+		    "reply-held",
+		    lang != NULL && g_ascii_strncasecmp(lang, "en", 2) == 0
+			? "en"
+			: "de",
+		    PQgetvalue(r, 0, 0), list_address, to, kv);
+	}
+	if (notice != NULL) {
+		outbox_notice(conn, group_id, 0, to, notice, &err);
+		g_bytes_unref(notice);
+	}
+out:
+	if (err != NULL) {
+		log_warn("msgid=<%s> status=notice_not_queued error=%s",
+			 m->message_id, err->message);
+		g_error_free(err);
+	}
+	PQclear(r);
+}
+
 void
 inbound_result_clear(struct inbound_result *res)
 {
@@ -165,6 +341,13 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 		code = EX_NOUSER;
 		goto out;
 	}
+	/* An unsubscribe address: that member's mail from the group ends. */
+	if (g_ascii_strncasecmp(recipient, "unsubscribe+", 12) == 0 &&
+	    strchr(recipient, '@') != NULL) {
+		code = unsubscribe(conn, m, recipient, res, err);
+		goto out;
+	}
+
 	/* A reply address names post and member; a list address names the
 	 * list, and the same query finds the author: a member of its group,
 	 * by any of their addresses. */
@@ -256,6 +439,12 @@ inbound_deliver(PGconn *conn, const struct msg *m, const char *raw, gsize len,
 	/* Store, once. */
 	if (store_message(conn, &in, &out, err) < 0)
 		goto out;
+
+	/* A held reply: its sender hears why, unless a machine sent it. */
+	if (is_reply_address(recipient) && in.kind == STORE_HOLD &&
+	    !out.duplicate)
+		answer_held(conn, m, sender, PQgetvalue(list, 0, 0),
+			    PQgetvalue(list, 0, 1), res->reason);
 	if (out.duplicate)
 		res->verdict = "duplicate";
 	else

@@ -160,3 +160,30 @@ outbox_bounced(PGconn *conn, const char *worker, const struct outbox_row *row,
 		      " WHERE id = $1 AND leased_by = $2",
 		      reply, NULL, err);
 }
+
+int
+outbox_notice(PGconn *conn, const char *group_id, long long member_id,
+	      const char *recipient, GBytes *message, GError **err)
+{
+	const char *params[4];
+	int lengths[4] = {0, 0, 0, 0}, formats[4] = {0, 0, 0, 1};
+	char member[32];
+	gsize len;
+	PGresult *res;
+
+	snprintf(member, sizeof(member), "%lld", member_id);
+	params[0] = group_id;
+	params[1] = member_id != 0 ? member : NULL;
+	params[2] = recipient;
+	params[3] = g_bytes_get_data(message, &len);
+	lengths[3] = (int)len;
+	res = db_exec_bin(conn,
+			  "INSERT INTO gateway.outbox (kind, group_id,"
+			  " member_id, recipient, message)"
+			  " VALUES ('notice', $1, $2, $3, $4)",
+			  4, params, lengths, formats, err);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}

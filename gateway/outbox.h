@@ -47,6 +47,11 @@ int outbox_bounced(PGconn *conn, const char *worker,
 		   const struct outbox_row *row, const char *reply,
 		   GError **err);
 
+/* outbox_notice: queue a rendered mail (a notice) to recipient.
+ * member_id 0 for none.  Returns 0, or -1 with err set. */
+int outbox_notice(PGconn *conn, const char *group_id, long long member_id,
+		  const char *recipient, GBytes *message, GError **err);
+
 void outbox_row_free(gpointer row);
 
 #endif

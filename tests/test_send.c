@@ -100,7 +100,7 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 {
 	PGconn *conn = setup("lbt_send");
 	char *file = harness_data("inbound/01-thread-start-thunderbird.eml");
-	char *eml, *sql, *v, *reply_to, *msgid, *reply, *err = NULL;
+	char *eml, *sql, *v, *reply_to, *msgid, *reply, *unsub, *err = NULL;
 	GPtrArray *mails;
 	GMimeStream *st;
 	GMimeParser *parser;
@@ -167,10 +167,9 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 	v = header(m, "List-Id");
 	ck_assert(v != NULL && strstr(v, "vorstand.lists.example.org"));
 	g_free(v);
-	v = header(m, "List-Unsubscribe");
-	ck_assert(v != NULL && strstr(v, "mailto:unsubscribe+") &&
-		  strstr(v, "https://intranet.example.org/unsubscribe/"));
-	g_free(v);
+	unsub = header(m, "List-Unsubscribe");
+	ck_assert(unsub != NULL && strstr(unsub, "mailto:unsubscribe+") &&
+		  strstr(unsub, "https://intranet.example.org/unsubscribe/"));
 	v = header(m, "List-Unsubscribe-Post");
 	ck_assert_str_eq(v, "List-Unsubscribe=One-Click");
 	g_free(v);
@@ -286,6 +285,52 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 		g_free(text);
 	}
 
+	/* The stranger who used Änne's reply address hears why. */
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
+			     " WHERE kind = 'notice'"
+			     " AND recipient = 'fremd@send.example.org'"),
+	    1);
+
+	/* Änne unsubscribes by mail, with the List-Unsubscribe address. */
+	{
+		char *path = g_strdup_printf("%s/unsub.eml", g_get_tmp_dir());
+		char *addr = g_strdup(strstr(unsub, "unsubscribe+")), *cmd;
+
+		addr[strcspn(addr, ">")] = '\0';
+		ck_assert(g_file_set_contents(
+		    path,
+		    "From: aenne@send.example.org\nSubject: unsubscribe\n"
+		    "Message-ID: <unsub-1@send.example.org>\n\nx\n",
+		    -1, NULL));
+		cmd = g_strdup_printf("deliver -f aenne@send.example.org '%s'",
+				      addr);
+		rc = harness_run(path, &err, cmd);
+		ck_assert_msg(rc == 0, "%d %s", rc, err);
+		ck_assert(strstr(err, "verdict=unsubscribed") != NULL);
+		g_free(err);
+		ck_assert_int_eq(
+		    harness_ll(conn,
+			       "SELECT count(*) FROM portal.membership"
+			       " ms JOIN portal.member_address a USING"
+			       " (member_id) WHERE ms.delivery = 'none'"
+			       " AND a.address = 'aenne@send.example.org'"),
+		    1);
+
+		/* The confirmation goes out with the next run. */
+		ck_assert_int_eq(harness_run(NULL, NULL, "send --once"), 0);
+		ck_assert_int_eq(
+		    harness_ll(conn,
+			       "SELECT count(*) FROM gateway.outbox"
+			       " WHERE kind = 'notice' AND state = 'sent'"
+			       " AND recipient = 'aenne@send.example.org'"),
+		    1);
+		unlink(path);
+		g_free(path);
+		g_free(addr);
+		g_free(cmd);
+	}
+
 	/* Änne's answer is in Jürgen's thread, under her name, trimmed. */
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM portal.post c"
@@ -304,6 +349,7 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 	g_free(reply);
 	g_free(msgid);
 	g_free(reply_to);
+	g_free(unsub);
 	g_free(eml);
 	g_ptr_array_free(mails, TRUE);
 	g_free(file);
