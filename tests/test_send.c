@@ -3,6 +3,8 @@
  * through a real SMTP sink (tests/smtp_sink.py, started by run.sh), and
  * a plain reply to it back through deliver into the right thread.
  */
+#include <signal.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@ setup(const char *db)
 	keys = g_strdup_printf("%s/keys-%s", g_get_tmp_dir(), db);
 	unlink(keys);
 	extra = g_strdup_printf("token_key_file = %s\nsmtp_relay_port = %s\n"
+				"outbox_batch = 4\n"
 				"smtp_relay_host = 127.0.0.1\n"
 				"portal_url = https://intranet.example.org\n",
 				keys, port);
@@ -357,6 +360,125 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 }
 END_TEST
 
+/* count_files: how many captured mails name to in their envelope. */
+static guint
+count_files(const char *to)
+{
+	GPtrArray *found = captured(to);
+	guint n = found->len;
+
+	g_ptr_array_free(found, TRUE);
+	return n;
+}
+
+/* Forty members, two workers at once, one killed: every mail once. */
+START_TEST(workers_share_and_survive)
+{
+	PGconn *conn = setup("lbt_workers");
+	char *file = harness_data("inbound/08-english-thread.eml");
+	char *cmd, *bin = g_strdup(g_getenv("LB_TEST_BIN"));
+	GPid a, b, c;
+	int i, rc, status;
+
+	/* Forty readers with addresses only this test uses; some slow. */
+	for (i = 0; i < 40; i++) {
+		cmd = g_strdup_printf("member add %sw%02d@workers.example.org "
+				      "'Leser %d' --group vorstand",
+				      i % 8 == 0 ? "slow" : "", i, i);
+		ck_assert_int_eq(harness_run(NULL, NULL, cmd), 0);
+		g_free(cmd);
+	}
+	ck_assert_int_eq(harness_run(NULL, NULL,
+				     "member add sarah@example.com Sarah"
+				     " --group vorstand"),
+			 0);
+	ck_assert_int_eq(harness_run(file, NULL, "deliver " LIST), 0);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
+			     " WHERE recipient LIKE '%@workers.example.org'"),
+	    40);
+
+	/* Two workers at once, in small batches: each row goes once. */
+	{
+		char *argv[] = {bin, (char *)"send", (char *)"--once", NULL};
+
+		ck_assert(g_spawn_async(NULL, argv, NULL,
+					G_SPAWN_DO_NOT_REAP_CHILD |
+					    G_SPAWN_STDERR_TO_DEV_NULL,
+					NULL, NULL, &a, NULL));
+		ck_assert(g_spawn_async(NULL, argv, NULL,
+					G_SPAWN_DO_NOT_REAP_CHILD |
+					    G_SPAWN_STDERR_TO_DEV_NULL,
+					NULL, NULL, &b, NULL));
+		waitpid(a, &status, 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		waitpid(b, &status, 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
+			     " WHERE recipient LIKE '%@workers.example.org'"
+			     " AND state = 'sent'"),
+	    40);
+	for (i = 0; i < 40; i++) {
+		char *to = g_strdup_printf("%sw%02d@workers.example.org",
+					   i % 8 == 0 ? "slow" : "", i);
+
+		ck_assert_msg(count_files(to) == 1, "%s: %u mails", to,
+			      count_files(to));
+		g_free(to);
+	}
+
+	/* A second post; its worker is killed while it waits on a slow
+	 * recipient.  Its rows come due again when its lease runs out (made
+	 * to run out now rather than waited for), and the next run sends
+	 * them: nothing is lost.  (A mail in flight when a worker dies may
+	 * go twice: delivery is at least once.) */
+	g_free(file);
+	file = harness_data("inbound/09-reply-late-parent.eml");
+	ck_assert_int_eq(harness_run(file, NULL, "deliver " LIST), 0);
+	{
+		char *argv[] = {bin, (char *)"send", (char *)"--once", NULL};
+
+		ck_assert(g_spawn_async(NULL, argv, NULL,
+					G_SPAWN_DO_NOT_REAP_CHILD |
+					    G_SPAWN_STDERR_TO_DEV_NULL,
+					NULL, NULL, &c, NULL));
+		g_usleep(G_USEC_PER_SEC);
+		kill(c, SIGKILL);
+		waitpid(c, &status, 0);
+		ck_assert(WIFSIGNALED(status));
+	}
+	ck_assert_int_gt(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
+			     " WHERE recipient LIKE '%@workers.example.org'"
+			     " AND state = 'queued' AND lease_until > now()"),
+	    0);
+	PQclear(PQexec(conn, "UPDATE gateway.outbox SET lease_until ="
+			     " now() - interval '1 second'"
+			     " WHERE state = 'queued'"
+			     " AND recipient LIKE '%@workers.example.org'"));
+	rc = harness_run(NULL, NULL, "send --once");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
+			     " WHERE recipient LIKE '%@workers.example.org'"
+			     " AND state = 'sent'"),
+	    80);
+	for (i = 0; i < 40; i++) {
+		char *to = g_strdup_printf("%sw%02d@workers.example.org",
+					   i % 8 == 0 ? "slow" : "", i);
+
+		ck_assert_msg(count_files(to) >= 2, "%s: %u mails", to,
+			      count_files(to));
+		g_free(to);
+	}
+	g_free(bin);
+	g_free(file);
+	PQfinish(conn);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -366,6 +488,7 @@ main(void)
 	g_mime_init();
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, post_reaches_members_and_reply_comes_back);
+	tcase_add_test(tc, workers_share_and_survive);
 	suite_add_tcase(s, tc);
 	return harness_main(s);
 }
