@@ -479,6 +479,68 @@ START_TEST(workers_share_and_survive)
 }
 END_TEST
 
+/* A post written in the portal: fanned out in its own transaction, and
+ * the workers hear of it at once. */
+START_TEST(portal_post_fans_out_and_notifies)
+{
+	PGconn *conn = setup("lbt_portal");
+	PGconn *listener;
+	PGnotify *n;
+	PGresult *r;
+	char *info;
+	int heard = 0, i;
+
+	/* A worker's connection, listening. */
+	info = g_strdup_printf("host=%s user=postgres dbname=lbt_portal",
+			       g_getenv("LB_TEST_PGHOST"));
+	listener = PQconnectdb(info);
+	ck_assert(PQstatus(listener) == CONNECTION_OK);
+	PQclear(PQexec(listener, "LISTEN listbridge_outbox"));
+
+	/* The intranet inserts a thread and a post, as its own code would. */
+	r = PQexec(conn,
+		   "WITH t AS (INSERT INTO portal.thread (group_id, subject,"
+		   " subject_key) SELECT id, 'Aus dem Intranet',"
+		   " 'aus dem intranet' FROM portal.\"group\""
+		   " WHERE slug = 'vorstand' RETURNING id)"
+		   " INSERT INTO portal.post (thread_id, author_id,"
+		   " author_name, source, subject, text)"
+		   " SELECT t.id, m.id, m.name, 'portal', 'Aus dem Intranet',"
+		   " 'Hallo aus dem Portal' FROM t, portal.member m"
+		   " WHERE m.name = 'Änne Schäfer'");
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+		      PQresultErrorMessage(r));
+	PQclear(r);
+
+	/* Queued for the each-post members but the author, and heard. */
+	ck_assert_int_eq(harness_ll(conn,
+				    "SELECT count(*) FROM gateway.outbox o"
+				    " JOIN portal.post p ON p.id = o.post_id"
+				    " WHERE p.source = 'portal'"),
+			 3);
+	for (i = 0; i < 50 && !heard; i++) {
+		PQconsumeInput(listener);
+		while ((n = PQnotifies(listener)) != NULL) {
+			heard = strcmp(n->relname, "listbridge_outbox") == 0;
+			PQfreemem(n);
+		}
+		if (!heard)
+			g_usleep(G_USEC_PER_SEC / 10);
+	}
+	ck_assert(heard);
+
+	/* An import does not fan out. */
+	PQclear(PQexec(conn, "INSERT INTO portal.post (thread_id, source,"
+			     " text) SELECT min(id), 'import', 'alt'"
+			     " FROM portal.thread"));
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"), 3);
+	PQfinish(listener);
+	g_free(info);
+	PQfinish(conn);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -489,6 +551,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, post_reaches_members_and_reply_comes_back);
 	tcase_add_test(tc, workers_share_and_survive);
+	tcase_add_test(tc, portal_post_fans_out_and_notifies);
 	suite_add_tcase(s, tc);
 	return harness_main(s);
 }
