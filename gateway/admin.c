@@ -30,6 +30,7 @@ static const char *const deliveries[] = {"each", "daily", "weekly", "none",
 static const char *const roles[] = {"member", "moderator", "admin", NULL};
 static const char *const locales[] = {"de", "en", NULL};
 static const char *const policies[] = {"hold", "reject", "accept", NULL};
+static const char *const yes_no[] = {"yes", "no", NULL};
 
 /*
  * parse: options with GOptionContext; then exactly want arguments must
@@ -316,6 +317,7 @@ int
 admin_member_add(PGconn *conn, int argc, char **argv)
 {
 	char *group = NULL, *delivery = NULL, *role = NULL, *locale = NULL;
+	char *own = NULL;
 	char **more = NULL;
 	GOptionEntry entries[] = {
 	    {"address", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &more,
@@ -328,9 +330,11 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 	     "member (default), moderator or admin", "ROLE"},
 	    {"locale", 'l', 0, G_OPTION_ARG_STRING, &locale, "de or en",
 	     "LOCALE"},
+	    {"own-posts", 0, 0, G_OPTION_ARG_STRING, &own,
+	     "yes: also get one's own posts by mail (default no)", "YES|NO"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GError *err = NULL;
-	const char *params[5];
+	const char *params[6];
 	PGresult *res = NULL;
 	char *member = NULL;
 	int rc, i;
@@ -343,6 +347,8 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 		rc = one_of(role, roles, "role");
 	if (rc == 0 && locale != NULL)
 		rc = one_of(locale, locales, "locale");
+	if (rc == 0 && own != NULL)
+		rc = one_of(own, yes_no, "--own-posts");
 	if (rc == 0 && !address_ok(argv[1]))
 		rc = EX_USAGE;
 	for (i = 0; rc == 0 && more != NULL && more[i] != NULL; i++)
@@ -430,16 +436,19 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 		params[2] = delivery != NULL ? delivery : "each";
 		params[3] = role != NULL ? role : "member";
 		params[4] = locale != NULL ? locale : cfg.default_locale;
+		params[5] = own != NULL ? own : "no";
 		res = db_exec(conn,
 			      "INSERT INTO portal.membership"
-			      " (group_id, member_id, delivery, role, locale)"
-			      " SELECT id, $1, $3, $4, $5 FROM portal.\"group\""
-			      " WHERE slug = $2"
+			      " (group_id, member_id, delivery, role, locale,"
+			      " own_posts)"
+			      " SELECT id, $1, $3, $4, $5, $6 = 'yes'"
+			      " FROM portal.\"group\" WHERE slug = $2"
 			      " ON CONFLICT (group_id, member_id) DO UPDATE"
 			      " SET delivery = EXCLUDED.delivery,"
-			      " role = EXCLUDED.role, locale = EXCLUDED.locale"
+			      " role = EXCLUDED.role, locale = EXCLUDED.locale,"
+			      " own_posts = EXCLUDED.own_posts"
 			      " RETURNING group_id",
-			      5, params, &err);
+			      6, params, &err);
 		if (res == NULL)
 			goto fail;
 		if (PQntuples(res) == 0) {
@@ -466,6 +475,7 @@ out:
 	g_free(delivery);
 	g_free(role);
 	g_free(locale);
+	g_free(own);
 	g_strfreev(more);
 	return rc;
 }

@@ -39,6 +39,8 @@ CREATE TABLE portal.membership (
 	delivery    text NOT NULL DEFAULT 'each'
 	            CHECK (delivery IN ('each', 'daily', 'weekly', 'none')),
 	locale      text NOT NULL DEFAULT 'de' CHECK (locale IN ('de', 'en')),
+	-- a copy of one's own posts by mail too
+	own_posts   boolean NOT NULL DEFAULT false,
 	created_at  timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (group_id, member_id)
 );

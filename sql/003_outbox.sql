@@ -34,7 +34,8 @@ CREATE INDEX outbox_due_idx
 	ON gateway.outbox (next_attempt_at) WHERE state = 'queued';
 
 -- Fan-out: every member of the post's group who wants each post by mail,
--- but its author, at their primary address.  Imports do not fan out.
+-- but its author (unless they asked for their own posts), at their
+-- primary address.  Imports do not fan out.
 CREATE FUNCTION gateway.post_fan_out() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -50,7 +51,7 @@ BEGIN
 	  ON a.member_id = ms.member_id AND a.is_primary
 	WHERE t.id = NEW.thread_id
 	  AND ms.delivery = 'each'
-	  AND ms.member_id IS DISTINCT FROM NEW.author_id
+	  AND (ms.member_id IS DISTINCT FROM NEW.author_id OR ms.own_posts)
 	ON CONFLICT DO NOTHING;
 	IF FOUND THEN
 		PERFORM pg_notify('listbridge_outbox', NEW.id::text);

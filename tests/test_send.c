@@ -490,6 +490,13 @@ START_TEST(portal_post_fans_out_and_notifies)
 	char *info;
 	int heard = 0, i;
 
+	/* Änne wants her own posts by mail too. */
+	ck_assert_int_eq(harness_run(NULL, NULL,
+				     "member add aenne@send.example.org"
+				     " 'Änne Schäfer' --group vorstand"
+				     " --own-posts yes"),
+			 0);
+
 	/* A worker's connection, listening. */
 	info = g_strdup_printf("host=%s user=postgres dbname=lbt_portal",
 			       g_getenv("LB_TEST_PGHOST"));
@@ -512,12 +519,13 @@ START_TEST(portal_post_fans_out_and_notifies)
 		      PQresultErrorMessage(r));
 	PQclear(r);
 
-	/* Queued for the each-post members but the author, and heard. */
+	/* Queued for the each-post members, the author too as she asked,
+	 * and heard. */
 	ck_assert_int_eq(harness_ll(conn,
 				    "SELECT count(*) FROM gateway.outbox o"
 				    " JOIN portal.post p ON p.id = o.post_id"
 				    " WHERE p.source = 'portal'"),
-			 3);
+			 4);
 	for (i = 0; i < 50 && !heard; i++) {
 		PQconsumeInput(listener);
 		while ((n = PQnotifies(listener)) != NULL) {
@@ -534,7 +542,7 @@ START_TEST(portal_post_fans_out_and_notifies)
 			     " text) SELECT min(id), 'import', 'alt'"
 			     " FROM portal.thread"));
 	ck_assert_int_eq(
-	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"), 3);
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"), 4);
 	PQfinish(listener);
 	g_free(info);
 	PQfinish(conn);
