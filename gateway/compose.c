@@ -25,6 +25,8 @@ static char *reply_domain(const char *list_address);
 static char *notification_id(long long post, long long member,
 			     GDateTime *expires, const char *domain);
 static GMimeObject *text_part(const char *subtype, const char *text);
+static int add_attachments(PGconn *conn, const char *post,
+			   GMimeMultipart *mixed, GError **err);
 
 void
 compose_mail_clear(struct compose_mail *mail)
@@ -142,6 +144,62 @@ text_part(const char *subtype, const char *text)
 
 	g_mime_text_part_set_text(part, text);
 	return GMIME_OBJECT(part);
+}
+
+/*
+ * add_attachments: the post's stored attachments as parts of mixed
+ * (base64, with their names).  Returns 0, or -1 with err set.
+ */
+static int
+add_attachments(PGconn *conn, const char *post, GMimeMultipart *mixed,
+		GError **err)
+{
+	const char *params[1] = {post};
+	PGresult *res;
+	int i;
+
+	res = db_exec_bin(conn,
+			  "SELECT a.filename, a.content_type, c.content"
+			  " FROM portal.attachment a"
+			  " JOIN portal.post p ON p.id = a.post_id"
+			  " JOIN portal.thread t ON t.id = p.thread_id"
+			  " JOIN portal.attachment_content c"
+			  " ON c.group_id = t.group_id AND c.sha256 = a.sha256"
+			  " WHERE a.post_id = $1 AND a.state = 'stored'"
+			  " ORDER BY a.id",
+			  1, params, NULL, NULL, err);
+	if (res == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(res); i++) {
+		GMimeContentType *ct =
+		    g_mime_content_type_parse(NULL, PQgetvalue(res, i, 1));
+		GMimePart *part = g_mime_part_new();
+		GMimeStream *st;
+		GMimeDataWrapper *dw;
+		size_t len = 0;
+		unsigned char *bytes = PQunescapeBytea(
+		    (const unsigned char *)PQgetvalue(res, i, 2), &len);
+
+		if (ct != NULL) {
+			g_mime_object_set_content_type(GMIME_OBJECT(part), ct);
+			g_object_unref(ct);
+		}
+		st =
+		    g_mime_stream_mem_new_with_buffer((const char *)bytes, len);
+		PQfreemem(bytes);
+		dw = g_mime_data_wrapper_new_with_stream(
+		    st, GMIME_CONTENT_ENCODING_DEFAULT);
+		g_mime_part_set_content(part, dw);
+		g_mime_part_set_filename(part, PQgetvalue(res, i, 0));
+		g_mime_part_set_content_encoding(part,
+						 GMIME_CONTENT_ENCODING_BASE64);
+		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
+		g_object_unref(dw);
+		g_object_unref(st);
+		g_object_unref(part);
+	}
+	PQclear(res);
+	return 0;
 }
 
 int
@@ -304,7 +362,8 @@ compose_post(PGconn *conn, long long row_id, long long post_id,
 				 "List-Unsubscribe=One-Click", NULL);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Precedence", "list", NULL);
 
-	/* Attachments are linked, not sent again. */
+	/* Attachments are linked; with notify_attachments = attach they
+	 * are also sent along (below). */
 	if (!PQgetisnull(res, 0, 13)) {
 		char **names = g_strsplit(PQgetvalue(res, 0, 13), "\n", -1);
 
@@ -375,7 +434,19 @@ compose_post(PGconn *conn, long long row_id, long long post_id,
 		g_object_unref(t);
 		g_object_unref(h);
 	}
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
+	if (strcmp(cfg.notify_attachments, "attach") == 0) {
+		/* The stored attachments travel with the mail. */
+		GMimeMultipart *mixed = g_mime_multipart_new();
+
+		g_mime_multipart_add(mixed, GMIME_OBJECT(alt));
+		if (add_attachments(conn, post, mixed, err) < 0) {
+			g_object_unref(mixed);
+			goto out;
+		}
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
+		g_object_unref(mixed);
+	} else
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
 
 	/* Seven bits on the wire, whatever the relay can do. */
 	g_mime_object_encode(GMIME_OBJECT(msg), GMIME_ENCODING_CONSTRAINT_7BIT);

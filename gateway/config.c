@@ -85,6 +85,10 @@ static const struct setting settings[] = {
     {"template_dir", K_STRING, OFF(template_dir), "/etc/listbridge/templates",
      0, 0, NULL, NULL,
      "mail templates here replace the built-in ones of the same name"},
+    {"notify_attachments", K_CHOICE, OFF(notify_attachments), "link", 0, 0,
+     "|link|attach|", NULL,
+     "attachments in notification mails: linked to the portal, or sent "
+     "along too"},
     {"outbox_lease", K_INT, OFF(outbox_lease), "300", 30, 86400, NULL, "s",
      "a worker holds claimed outbox rows this long"},
     {"outbox_batch", K_INT, OFF(outbox_batch), "50", 1, 10000, NULL, "rows",

@@ -42,6 +42,7 @@ struct cfg {
 	char *reply_domain;
 	char *portal_url;
 	char *template_dir;
+	char *notify_attachments;
 	int outbox_lease;
 	int outbox_batch;
 	int outbox_max_age;

@@ -40,7 +40,7 @@ usage(void)
 	    "  member add ADDRESS NAME [--address OTHER]... [--group SLUG]\n"
 	    "             [--delivery each|daily|weekly|none]"
 	    " [--role ROLE] [--locale de|en]\n"
-		"             [--own-posts yes|no]\n"
+	    "             [--own-posts yes|no]\n"
 	    "  show group SLUG [--lines N]\n"
 	    "  eval mime DIR [--min PERCENT] [--verbose]\n"
 	    "  keygen [--retire ID]\n"

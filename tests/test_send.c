@@ -14,14 +14,14 @@
 
 #define LIST "vorstand@lists.example.org"
 
-static PGconn *setup(const char *db);
+static PGconn *setup(const char *db, const char *more);
 static GPtrArray *captured(const char *to);
 static char *header(GMimeMessage *m, const char *name);
 
 /* setup: a group with four members at addresses unique to this test,
  * a key file, the sink as relay. */
 static PGconn *
-setup(const char *db)
+setup(const char *db, const char *more)
 {
 	const char *port = g_getenv("LB_TEST_SMTP_PORT");
 	char *keys, *extra;
@@ -34,8 +34,8 @@ setup(const char *db)
 	extra = g_strdup_printf("token_key_file = %s\nsmtp_relay_port = %s\n"
 				"outbox_batch = 4\n"
 				"smtp_relay_host = 127.0.0.1\n"
-				"portal_url = https://intranet.example.org\n",
-				keys, port);
+				"portal_url = https://intranet.example.org\n%s",
+				keys, port, more != NULL ? more : "");
 	conn = harness_db(db, extra);
 	rc |= harness_run(NULL, NULL, "keygen");
 	rc |= harness_run(NULL, NULL, "group add vorstand Vorstand");
@@ -101,7 +101,7 @@ header(GMimeMessage *m, const char *name)
 
 START_TEST(post_reaches_members_and_reply_comes_back)
 {
-	PGconn *conn = setup("lbt_send");
+	PGconn *conn = setup("lbt_send", NULL);
 	char *file = harness_data("inbound/01-thread-start-thunderbird.eml");
 	char *eml, *sql, *v, *reply_to, *msgid, *reply, *unsub, *err = NULL;
 	GPtrArray *mails;
@@ -374,7 +374,7 @@ count_files(const char *to)
 /* Forty members, two workers at once, one killed: every mail once. */
 START_TEST(workers_share_and_survive)
 {
-	PGconn *conn = setup("lbt_workers");
+	PGconn *conn = setup("lbt_workers", NULL);
 	char *file = harness_data("inbound/08-english-thread.eml");
 	char *cmd, *bin = g_strdup(g_getenv("LB_TEST_BIN"));
 	GPid a, b, c;
@@ -483,7 +483,7 @@ END_TEST
  * the workers hear of it at once. */
 START_TEST(portal_post_fans_out_and_notifies)
 {
-	PGconn *conn = setup("lbt_portal");
+	PGconn *conn = setup("lbt_portal", NULL);
 	PGconn *listener;
 	PGnotify *n;
 	PGresult *r;
@@ -549,6 +549,73 @@ START_TEST(portal_post_fans_out_and_notifies)
 }
 END_TEST
 
+/* With notify_attachments = attach, the PDF travels with the mail. */
+START_TEST(attachments_sent_along)
+{
+	PGconn *conn =
+	    setup("lbt_attach_send", "notify_attachments = attach\n");
+	char *file = harness_data("inbound/06-pdf-attachment.eml");
+	GPtrArray *mails;
+	GMimeMessage *m;
+	GMimeParser *parser;
+	GMimeStream *st;
+	GMimePartIter *it;
+	char *eml;
+	int found = 0;
+	guint i;
+
+	ck_assert_int_eq(harness_run(NULL, NULL,
+				     "member add t.weiss@example.org"
+				     " 'Thomas Weiß' --group vorstand"),
+			 0);
+	ck_assert_int_eq(harness_run(file, NULL, "deliver " LIST), 0);
+	ck_assert_int_eq(harness_run(NULL, NULL, "send --once"), 0);
+	/* Among the mails to Änne (other tests wrote to her too), the one
+	 * with the PDF. */
+	mails = captured("aenne@send.example.org");
+	for (i = 0; i < mails->len && !found; i++) {
+		ck_assert(
+		    g_file_get_contents(mails->pdata[i], &eml, NULL, NULL));
+		st = g_mime_stream_mem_new_with_buffer(eml, strlen(eml));
+		parser = g_mime_parser_new_with_stream(st);
+		m = g_mime_parser_construct_message(parser, NULL);
+		ck_assert(m != NULL);
+		it = g_mime_part_iter_new(GMIME_OBJECT(m));
+		do {
+			GMimeObject *part = g_mime_part_iter_get_current(it);
+			const char *name;
+
+			if (!GMIME_IS_PART(part))
+				continue;
+			name = g_mime_part_get_filename(GMIME_PART(part));
+			if (g_strcmp0(name, "Haushaltsplan_2027_Entwurf_"
+					    "Übersicht.pdf") == 0) {
+				GMimeStream *mem = g_mime_stream_mem_new();
+				GByteArray *ba;
+
+				g_mime_data_wrapper_write_to_stream(
+				    g_mime_part_get_content(GMIME_PART(part)),
+				    mem);
+				ba = g_mime_stream_mem_get_byte_array(
+				    GMIME_STREAM_MEM(mem));
+				found = ba->len > 4 &&
+					memcmp(ba->data, "%PDF", 4) == 0;
+				g_object_unref(mem);
+			}
+		} while (g_mime_part_iter_next(it));
+		g_mime_part_iter_free(it);
+		g_object_unref(m);
+		g_object_unref(parser);
+		g_object_unref(st);
+		g_free(eml);
+	}
+	ck_assert_msg(found, "no PDF in the mails to Änne");
+	g_ptr_array_free(mails, TRUE);
+	g_free(file);
+	PQfinish(conn);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -560,6 +627,7 @@ main(void)
 	tcase_add_test(tc, post_reaches_members_and_reply_comes_back);
 	tcase_add_test(tc, workers_share_and_survive);
 	tcase_add_test(tc, portal_post_fans_out_and_notifies);
+	tcase_add_test(tc, attachments_sent_along);
 	suite_add_tcase(s, tc);
 	return harness_main(s);
 }
