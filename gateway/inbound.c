@@ -85,7 +85,8 @@ reply_lookup(PGconn *conn, const struct msg *m, const char *recipient,
 	}
 	g_free(text);
 
-	/* The token: between "reply+" and "@". */
+	/* The token: between "reply+" and "@".  A refusal reaches the
+	 * sender in the MTA's bounce, which is safest in ASCII. */
 	text = g_strndup(recipient + 6, (gsize)(at - recipient - 6));
 	if (token_check(TOKEN_REPLY, text, &tok, &terr) < 0 &&
 	    tok.reason != TOKEN_EXPIRED) {
@@ -95,8 +96,10 @@ reply_lookup(PGconn *conn, const struct msg *m, const char *recipient,
 			log_warn("msgid=<%s> to=<%s> status=tampered_token",
 				 m->message_id, clean);
 		g_set_error(err, LB_ERROR, EX_NOUSER,
-			    "this reply address is not valid (%s); please "
-			    "answer in the portal",
+			    "Diese Antwortadresse ist nicht gueltig (%s); "
+			    "bitte antworten Sie im Intranet. This reply "
+			    "address is not valid; please answer in the "
+			    "intranet.",
 			    token_reason_name(tok.reason));
 		g_free(clean);
 		g_free(text);
@@ -158,7 +161,8 @@ unsubscribe(PGconn *conn, const struct msg *m, const char *recipient,
 	PGresult *r = NULL;
 	int code = EX_TEMPFAIL;
 
-	/* The token: authentic, for unsubscribing. */
+	/* The token: authentic, for unsubscribing.  The refusal reaches
+	 * the sender in the MTA's bounce, which is safest in ASCII. */
 	text = g_strndup(recipient + 12, (gsize)(at - recipient - 12));
 	if (token_check(TOKEN_UNSUBSCRIBE, text, &tok, NULL) < 0 &&
 	    tok.reason != TOKEN_EXPIRED) {
@@ -168,8 +172,10 @@ unsubscribe(PGconn *conn, const struct msg *m, const char *recipient,
 				 "purpose=unsubscribe",
 				 m->message_id);
 		g_set_error(err, LB_ERROR, EX_NOUSER,
-			    "this unsubscribe address is not valid (%s); "
-			    "please change your settings in the portal",
+			    "Diese Abmeldeadresse ist nicht gueltig (%s); "
+			    "bitte aendern Sie Ihre Einstellungen im "
+			    "Intranet. This unsubscribe address is not valid; "
+			    "please change your settings in the intranet.",
 			    token_reason_name(tok.reason));
 		return EX_NOUSER;
 	}
