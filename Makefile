@@ -53,7 +53,7 @@ TESTS = tests/test_config tests/test_log tests/test_text tests/test_trim \
 # Keep the test objects between runs.
 .SECONDARY:
 
-.PHONY: all check unit integration eval demo bench install clean deps format
+.PHONY: all check unit integration eval demo bench bench-send install clean deps format
 
 all: listbridge
 
@@ -108,6 +108,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all bench/run bench/floor bench/extract
 	@bench/extract
 	@sh bench/deliver.sh
+	@sh bench/send.sh
+
+# The outbox benchmark alone (part of "make bench").
+bench-send: deps
+	@$(MAKE) --no-print-directory all bench/run
+	@sh bench/send.sh
 
 bench/extract: bench/extract.o $(CORE_OBJS)
 	@echo "  LD   $@"

@@ -100,9 +100,11 @@ sql() {
 	psql -X -v ON_ERROR_STOP=1 -tAq "$pg dbname=bench_send" -c "$1"
 }
 
-# listening PORT: whether something listens on 127.0.0.1:PORT.
+# listening PORT: whether something listens on IPv4 port PORT (Linux).
 listening() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+	awk -v port=":$(printf '%04X' "$1")" '
+		substr($2, length($2) - 4) == port && $4 == "0A" { found = 1 }
+		END { exit !found }' /proc/net/tcp
 }
 
 # The sink: Postfix's smtp-sink on a free loopback port, accepting every
@@ -245,12 +247,15 @@ LISTBRIDGE_CONFIG="$tmp/probe.conf" "$lb" send --once \
 }
 kill "$probe_pid" 2>/dev/null || true
 probe_pid=
-eml=$(ls "$tmp"/probe/*.eml 2>/dev/null | head -n 1)
-[ -n "$eml" ] && [ -s "$eml" ] || {
+eml=
+for f in "$tmp"/probe/*.eml; do
+	[ -s "$f" ] && eml=$f && break
+done
+if [ -z "$eml" ]; then
 	echo "send.sh: the probe got no mail" >&2
 	cat "$tmp/probe.log" >&2
 	exit 1
-}
+fi
 size=$(wc -c <"$eml" | tr -d ' ')
 # For smtp-source -F: LF line ends (it sends each line with CRLF, so the
 # bytes on the wire are the same).
@@ -289,8 +294,20 @@ while [ "$i" -lt "$workers" ]; do
 	echo /dev/null >>"$tmp/workers.list"
 	i=$((i + 1))
 done
+# commits: the transactions committed in the database so far.
+commits() {
+	sql "SELECT xact_commit FROM pg_stat_database
+		WHERE datname = current_database()"
+}
+# wal_flushes: the WAL fsyncs since the last reset (pg_stat_wal: 14+).
+wal_flushes() {
+	sql "SELECT wal_sync FROM pg_stat_wal" 2>/dev/null || echo 0
+}
 sql CHECKPOINT >/dev/null
+sql "SELECT pg_stat_reset_shared('wal')" >/dev/null 2>&1 || true
 say "sending $n mails with $workers workers"
+x0=$(commits)
+f0=$(wal_flushes)
 b0=$(backend_ticks)
 s0=$(sink_ticks)
 m0=$(sink_count)
@@ -300,6 +317,11 @@ lbres=$(LISTBRIDGE_CONFIG="$tmp/bench.conf" "$run" -j "$workers" \
 b1=$(backend_ticks)
 s1=$(sink_ticks)
 m1=$(sink_count)
+# The statistics collector gets a backend's counts when it ends: a
+# moment for the last worker's.
+sleep 1
+x1=$(commits)
+f1=$(wal_flushes)
 lb_secs=$(field "$lbres" seconds)
 lb_failed=$(field "$lbres" failed)
 lb_cpu=$(field "$lbres" cpu)
@@ -316,76 +338,96 @@ lb_sink=$((m1 - m0))
 # kept connections (-d), to the same sink.  No pipelining, like
 # libetpan.  For comparison, also with a new connection per mail.
 echo /dev/null >"$tmp/one.list"
-# ceiling NAME [-d]: smtp-source over the sink; its summary in $tmp/NAME.
+# ceiling NAME [OPTION...]: smtp-source over the sink; its summary (and
+# the sink's count and CPU) in $tmp/NAME.
 ceiling() {
+	name=$1
+	shift
 	c0=$(sink_count)
 	t0=$(sink_ticks)
-	"$run" -o "$tmp/$1.log" "$tmp/one.list" /usr/sbin/smtp-source $2 \
-		-s "$workers" -m "$n" -F "$tmp/notification.eml" \
+	"$run" -o "$tmp/$name.log" "$tmp/one.list" /usr/sbin/smtp-source \
+		"$@" -s "$workers" -m "$n" -F "$tmp/notification.eml" \
 		-f bounces@lists.example.org -t reader@members.example.org \
-		"127.0.0.1:$port" >"$tmp/$1" 2>>"$tmp/$1.log" || true
-	echo "sink=$(($(sink_count) - c0)) ticks=$(($(sink_ticks) - t0))" \
-		>>"$tmp/$1"
+		"127.0.0.1:$port" >"$tmp/$name" 2>"$tmp/$name.err" || true
+	echo "sink=$(($(sink_count) - c0)) sinkticks=$(($(sink_ticks) - t0))" \
+		>>"$tmp/$name"
 }
-say "ceiling: smtp-source, $workers kept connections"
-ceiling kept -d
+# The kept connections take about a second: three runs, the median
+# counts.
+say "ceiling: smtp-source, $workers kept connections, 3 runs"
+for k in 1 2 3; do
+	ceiling "kept$k" -d
+done
 say "ceiling: smtp-source, $workers sessions, a connection per mail"
-ceiling fresh ""
-kept=$(tr '\n' ' ' <"$tmp/kept")
+ceiling fresh
+kept=$(for k in 1 2 3; do
+	tr '\n' ' ' <"$tmp/kept$k"
+	echo
+done | awk '{ for (i = 1; i <= NF; i++)
+		if ($i ~ /^seconds=/) print substr($i, 9), $0 }' |
+	sort -n | sed -n '2s/^[^ ]* //p')
+kept_sink=$(cat "$tmp"/kept[123] | sed -n 's/^sink=\([0-9]*\).*/\1/p' |
+	paste -s -d ',' - | sed 's/,/, /g')
 fresh=$(tr '\n' ' ' <"$tmp/fresh")
 
-# The report.
+# The report.  CPU times are per mail: of the client (the workers, or
+# smtp-source), of the PostgreSQL backends, and of the sink.
 report=$tmp/report
 {
 	echo "bench send: $n notifications, $workers workers" \
 		"(send --once, outbox_batch $batch), fsync $fsync," \
 		"$(nproc) cores"
 	echo "(PostgreSQL ${pgversion%% *}, synchronous_commit $synccommit," \
-		"post of $msgkb KB, notification of $size bytes on the wire,"
+		"a post of $msgkb KB, notifications of $size bytes,"
 	echo " relay: Postfix smtp-sink on loopback," \
 		"$(date '+%Y-%m-%d %H:%M'), $(uname -sr))"
-	printf '%-34s %8s %8s %9s\n' "" seconds msgs/s "cpu s"
-	awk -v n="$n" -v s="$lb_secs" -v w="$workers" -v cpu="$lb_cpu" \
-	    -v pg="$((b1 - b0))" -v sk="$((s1 - s0))" -v hz="$hz" \
-	    -v ks="$(field "$kept" seconds)" -v kt="$(field "$kept" ticks)" \
-	    -v fs="$(field "$fresh" seconds)" \
-	    -v ft="$(field "$fresh" ticks)" \
+	printf '%-37s %7s %7s  %s\n' "" seconds msgs/s "cpu ms per mail"
+	printf '%-37s %7s %7s %6s %5s %5s\n' "" "" "" client pg sink
+	awk -v n="$n" -v w="$workers" -v hz="$hz" \
+	    -v s="$lb_secs" -v cpu="$lb_cpu" -v pg="$((b1 - b0))" \
+	    -v sk="$((s1 - s0))" \
+	    -v ks="$(field "$kept" seconds)" -v kc="$(field "$kept" cpu)" \
+	    -v kt="$(field "$kept" sinkticks)" \
+	    -v fs="$(field "$fresh" seconds)" -v fc="$(field "$fresh" cpu)" \
+	    -v ft="$(field "$fresh" sinkticks)" \
+	    -v commits="$((x1 - x0))" -v flushes="$((f1 - f0))" \
 	    -v gr="$goal_rate" -v gq="$goal_ratio" 'BEGIN {
 		lr = s > 0 ? n / s : 0
 		kr = ks > 0 ? n / ks : 0
 		fr = fs > 0 ? n / fs : 0
-		printf "%-34s %8.2f %8.0f %9.2f\n",
-		    "listbridge send, " w " workers", s, lr, w * cpu / 1000
-		printf "%-34s %8s %8s %9.2f\n", "  PostgreSQL backends", "",
-		    "", pg / hz
-		printf "%-34s %8s %8s %9.2f\n", "  smtp-sink", "", "",
-		    sk / hz
-		printf "%-34s %8.2f %8.0f %9.2f\n",
-		    "ceiling: smtp-source -d -s " w, ks, kr, kt / hz
-		printf "%-34s %8.2f %8.0f %9.2f\n",
-		    "(smtp-source -s " w ", new conns)", fs, fr, ft / hz
-		printf "per mail: worker %.2f ms cpu, PostgreSQL %.2f ms," \
-		    " sink %.3f ms (smtp-sink cpu s: of the sink only)\n",
-		    w * cpu / n, pg * 1000 / hz / n, sk * 1000 / hz / n
+		row = "%-37s %7.2f %7.0f %6.3f %5s %5s\n"
+		printf row, "listbridge send, " w " workers", s, lr,
+		    w * cpu / n, sprintf("%.3f", pg * 1000 / hz / n),
+		    sprintf("%.3f", sk * 1000 / hz / n)
+		printf row, "ceiling: smtp-source, " w " kept conns *", ks,
+		    kr, kc / n, "-", sprintf("%.3f", kt * 1000 / hz / n)
+		printf row, "(smtp-source, a connection per mail)", fs, fr,
+		    fc / n, "-", sprintf("%.3f", ft * 1000 / hz / n)
+		print "* the median of 3 runs"
 		q = kr > 0 ? lr / kr : 0
-		printf "rate %.0f/s (goal >= %d: %s);" \
-		    " ratio listbridge/ceiling %.3f (goal >= %.2f: %s)\n",
-		    lr, gr, (lr >= gr ? "met" : "NOT met"), q, gq,
-		    (q >= gq ? "met" : "NOT met")
-		if (fr > 0)
-			printf "(ratio to a connection per mail: %.2f)\n",
-			    lr / fr
+		printf "listbridge: %.0f messages/s (goal >= %d: %s)\n", lr,
+		    gr, (lr >= gr ? "met" : "NOT met")
+		printf "ratio listbridge/ceiling: %.3f (goal >= %.2f: %s)\n",
+		    q, gq, (q >= gq ? "met" : "NOT met")
+		printf "per mail in PostgreSQL: %.2f commits, %.2f WAL" \
+		    " flushes\n", commits / n, flushes / n
 	}'
 	echo "outbox after the run: $states (want sent=$n)," \
 		"most attempts $attempts; the sink took $lb_sink"
-	echo "ceiling runs: sink took $(field "$kept" sink) and" \
-		"$(field "$fresh" sink) (want $n each)"
+	echo "from smtp-source the sink took $kept_sink (kept) and" \
+		"$(field "$fresh" sink) (a connection per mail), want $n each"
 	if [ -s "$tmp/workers.err" ]; then
 		echo "failures of the workers:"
 		head -n 20 "$tmp/workers.err" | sed 's/^/  /'
 		grep -v 'status=sent' "$tmp/workers.log" | head -n 10 |
 			sed 's/^/  log: /' || true
 	fi
+	for c in kept1 kept2 kept3 fresh; do
+		if [ -s "$tmp/$c.err" ]; then
+			echo "failures of smtp-source ($c):"
+			head -n 10 "$tmp/$c.err" | sed 's/^/  /'
+		fi
+	done
 } >"$report"
 
 # Success: every worker exited 0, every row was sent, and the sink got
@@ -393,8 +435,10 @@ report=$tmp/report
 failed=0
 [ "$lb_failed" = 0 ] && [ "$sent" = "$n" ] && [ "$lb_sink" = "$n" ] ||
 	failed=1
-[ "$(field "$kept" sink)" = "$n" ] && [ "$(field "$fresh" sink)" = "$n" ] ||
-	failed=1
+for c in kept1 kept2 kept3 fresh; do
+	[ "$(sed -n 's/^sink=\([0-9]*\).*/\1/p' "$tmp/$c")" = "$n" ] ||
+		failed=1
+done
 [ "$failed" -eq 0 ] || echo "bench: FAILED: see above" >>"$report"
 
 mkdir -p "$top/bench/out"

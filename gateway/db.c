@@ -130,6 +130,32 @@ db_command(PGconn *conn, const char *sql, GError **err)
 	return -1;
 }
 
+char *
+db_text_array(const char *const *items, guint n)
+{
+	GString *s = g_string_new("{");
+	const char *p;
+	guint i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			g_string_append_c(s, ',');
+		if (items[i] == NULL) {
+			g_string_append(s, "NULL");
+			continue;
+		}
+		g_string_append_c(s, '"');
+		for (p = items[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				g_string_append_c(s, '\\');
+			g_string_append_c(s, *p);
+		}
+		g_string_append_c(s, '"');
+	}
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
+}
+
 int
 db_schema_version(PGconn *conn, GError **err)
 {

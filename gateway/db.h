@@ -46,6 +46,10 @@ PGresult *db_exec_bin(PGconn *conn, const char *sql, int n,
  * Returns 0 or -1. */
 int db_command(PGconn *conn, const char *sql, GError **err);
 
+/* db_text_array: items as a PostgreSQL text[] literal, each quoted (a
+ * NULL item is SQL NULL).  Returns a new string; g_free() it. */
+char *db_text_array(const char *const *items, guint n);
+
 /* db_migrate: apply each pending migration in a transaction of its own,
  * under an advisory lock, recording it in gateway.schema_version.  Safe to
  * run twice and concurrently.  Returns how many were applied, or -1.

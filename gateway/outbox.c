@@ -8,9 +8,7 @@
 #include "db.h"
 #include "outbox.h"
 
-static int finish(PGconn *conn, const char *worker,
-		  const struct outbox_row *row, const char *sql,
-		  const char *reply, const char *extra, GError **err);
+static void outcome_clear(gpointer p);
 
 void
 outbox_row_free(gpointer p)
@@ -86,79 +84,112 @@ outbox_claim(PGconn *conn, const char *worker, int limit, int lease,
 	return n;
 }
 
-/*
- * finish: run sql (with $1 row id, $2 worker, $3 reply, and $4 extra when
- * not NULL) on a
- * row this worker still leases.  A row whose lease passed to another
- * worker is left alone (logged by the caller through the count).
- */
-static int
-finish(PGconn *conn, const char *worker, const struct outbox_row *row,
-       const char *sql, const char *reply, const char *extra, GError **err)
+static void
+outcome_clear(gpointer p)
 {
-	const char *params[4];
-	char id[32];
+	struct outbox_outcome *o = p;
+
+	g_free(o->reply);
+}
+
+GArray *
+outbox_outcomes_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct outbox_outcome));
+
+	g_array_set_clear_func(a, outcome_clear);
+	return a;
+}
+
+const char *
+outbox_outcome_add(GArray *outcomes, const struct outbox_row *row,
+		   int status, const char *reply, int max_age)
+{
+	struct outbox_outcome o = {row->id, "queued", NULL, 0};
+
+	if (status == 2)
+		o.state = "sent";
+	else if (status == 5)
+		o.state = "bounced";
+	else if (row->age > max_age)
+		o.state = "expired";
+	else
+		/* Back-off: 1 minute, doubling, at most 4 hours. */
+		o.delay = MIN(60 << MIN(row->attempts - 1, 8), 4 * 3600);
+	o.reply = g_strdup(reply != NULL ? reply : "");
+	g_array_append_val(outcomes, o);
+	return strcmp(o.state, "queued") == 0 ? "deferred" : o.state;
+}
+
+int
+outbox_record(PGconn *conn, const char *worker, GArray *outcomes,
+	      GError **err)
+{
+	GPtrArray *ids, *states, *replies, *delays;
+	char *a_ids = NULL, *a_states = NULL, *a_replies = NULL;
+	char *a_delays = NULL;
+	const char *params[5];
 	PGresult *res;
+	guint i;
+	int rc = 0;
 
-	snprintf(id, sizeof(id), "%lld", row->id);
-	params[0] = id;
-	params[1] = worker;
-	params[2] = reply != NULL ? reply : "";
-	params[3] = extra;
-	res = db_exec(conn, sql, extra != NULL ? 4 : 3, params, err);
+	if (outcomes->len == 0)
+		return 0;
+
+	/* Four parallel arrays, one row each in the statement. */
+	ids = g_ptr_array_new_with_free_func(g_free);
+	states = g_ptr_array_new();
+	replies = g_ptr_array_new();
+	delays = g_ptr_array_new_with_free_func(g_free);
+	for (i = 0; i < outcomes->len; i++) {
+		struct outbox_outcome *o =
+		    &g_array_index(outcomes, struct outbox_outcome, i);
+
+		g_ptr_array_add(ids, g_strdup_printf("%lld", o->id));
+		g_ptr_array_add(states, (gpointer)o->state);
+		g_ptr_array_add(replies, o->reply);
+		g_ptr_array_add(delays, g_strdup_printf("%d", o->delay));
+	}
+	a_ids = db_text_array((const char *const *)ids->pdata, ids->len);
+	a_states =
+	    db_text_array((const char *const *)states->pdata, states->len);
+	a_replies =
+	    db_text_array((const char *const *)replies->pdata, replies->len);
+	a_delays =
+	    db_text_array((const char *const *)delays->pdata, delays->len);
+	params[0] = a_ids;
+	params[1] = a_states;
+	params[2] = a_replies;
+	params[3] = a_delays;
+	params[4] = worker;
+
+	/* One statement: a retry keeps its state and comes due later, the
+	 * others are done. */
+	res = db_exec(conn,
+		      "UPDATE gateway.outbox o SET state = v.state,"
+		      " last_reply = v.reply, lease_until = NULL,"
+		      " done_at = CASE WHEN v.state = 'queued' THEN NULL"
+		      " ELSE now() END,"
+		      " next_attempt_at = CASE WHEN v.state = 'queued'"
+		      " THEN now() + make_interval(secs => v.delay)"
+		      " ELSE o.next_attempt_at END"
+		      " FROM unnest($1::bigint[], $2::text[], $3::text[],"
+		      " $4::int[]) AS v(id, state, reply, delay)"
+		      " WHERE o.id = v.id AND o.leased_by = $5",
+		      5, params, err);
 	if (res == NULL)
-		return -1;
+		rc = -1;
 	PQclear(res);
-	return 0;
-}
-
-int
-outbox_sent(PGconn *conn, const char *worker, const struct outbox_row *row,
-	    const char *reply, GError **err)
-{
-	return finish(conn, worker, row,
-		      "UPDATE gateway.outbox SET state = 'sent',"
-		      " done_at = now(), last_reply = $3, lease_until = NULL"
-		      " WHERE id = $1 AND leased_by = $2",
-		      reply, NULL, err);
-}
-
-int
-outbox_retry(PGconn *conn, const char *worker, const struct outbox_row *row,
-	     const char *reply, int max_age, GError **err)
-{
-	char extra[32];
-
-	/* Too old to try again: it expires, as a bounce would. */
-	if (row->age > max_age)
-		return finish(conn, worker, row,
-			      "UPDATE gateway.outbox SET state = 'expired',"
-			      " done_at = now(), last_reply = $3,"
-			      " lease_until = NULL"
-			      " WHERE id = $1 AND leased_by = $2"
-			      "",
-			      reply, NULL, err);
-
-	/* Back-off: 1 minute, doubling, at most 4 hours. */
-	snprintf(extra, sizeof(extra), "%d",
-		 MIN(60 << MIN(row->attempts - 1, 8), 4 * 3600));
-	return finish(conn, worker, row,
-		      "UPDATE gateway.outbox SET last_reply = $3,"
-		      " lease_until = NULL, next_attempt_at = now()"
-		      " + make_interval(secs => $4::int)"
-		      " WHERE id = $1 AND leased_by = $2",
-		      reply, extra, err);
-}
-
-int
-outbox_bounced(PGconn *conn, const char *worker, const struct outbox_row *row,
-	       const char *reply, GError **err)
-{
-	return finish(conn, worker, row,
-		      "UPDATE gateway.outbox SET state = 'bounced',"
-		      " done_at = now(), last_reply = $3, lease_until = NULL"
-		      " WHERE id = $1 AND leased_by = $2",
-		      reply, NULL, err);
+	g_array_set_size(outcomes, 0);
+	g_ptr_array_free(ids, TRUE);
+	g_ptr_array_free(states, TRUE);
+	g_ptr_array_free(replies, TRUE);
+	g_ptr_array_free(delays, TRUE);
+	g_free(a_ids);
+	g_free(a_states);
+	g_free(a_replies);
+	g_free(a_delays);
+	return rc;
 }
 
 int

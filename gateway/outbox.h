@@ -32,20 +32,30 @@ struct outbox_row {
 int outbox_claim(PGconn *conn, const char *worker, int limit, int lease,
 		 GPtrArray *rows, GError **err);
 
-/* outbox_sent: the relay took the row's mail; reply is its answer. */
-int outbox_sent(PGconn *conn, const char *worker, const struct outbox_row *row,
-		const char *reply, GError **err);
+/* What became of a row, to be recorded with outbox_record(). */
+struct outbox_outcome {
+	long long id;
+	const char *state; /* sent, bounced, expired, or queued (retry) */
+	char *reply;	   /* the relay's answer, or our reason */
+	int delay;	   /* seconds until the retry */
+};
 
-/* outbox_retry: a temporary failure: due again after a back-off that
- * doubles with each attempt (1 minute to 4 hours); past max_age seconds
- * since it was queued, the row expires (a bounce). */
-int outbox_retry(PGconn *conn, const char *worker, const struct outbox_row *row,
-		 const char *reply, int max_age, GError **err);
+/* outbox_outcome_add: the outcome of row for a relay status (2 sent, 4
+ * temporary, 5 permanent) with its reply: a temporary failure is due
+ * again after a back-off that doubles with each attempt (1 minute to
+ * 4 hours); past max_age seconds since the row was queued it expires (a
+ * bounce).  Returns the state word (static). */
+const char *outbox_outcome_add(GArray *outcomes, const struct outbox_row *row,
+			       int status, const char *reply, int max_age);
 
-/* outbox_bounced: a permanent failure, with the relay's reply. */
-int outbox_bounced(PGconn *conn, const char *worker,
-		   const struct outbox_row *row, const char *reply,
-		   GError **err);
+/* outbox_record: all outcomes in one statement (one commit), on rows
+ * this worker still leases; empties outcomes.  Returns 0, or -1 with
+ * err set (the rows are then due again when their leases run out). */
+int outbox_record(PGconn *conn, const char *worker, GArray *outcomes,
+		  GError **err);
+
+/* outbox_outcomes_new: an array for outbox_outcome_add(). */
+GArray *outbox_outcomes_new(void);
 
 /* outbox_notice: queue a rendered mail (a notice) to recipient.
  * member_id 0 for none.  Returns 0, or -1 with err set. */

@@ -25,11 +25,15 @@
 static void on_term(int sig);
 static int wait_for_work(PGconn *conn, int seconds);
 static int send_row(PGconn *conn, struct smtp_session **session,
-		    const char *worker, struct outbox_row *row);
-static void record(PGconn *conn, const char *worker, struct outbox_row *row,
+		    GArray *outcomes, struct outbox_row *row);
+static void record(GArray *outcomes, struct outbox_row *row,
 		   const char *msgid, int status, const char *reply);
+static void flush(PGconn *conn, const char *worker, GArray *outcomes);
 
 static volatile sig_atomic_t stopping;
+
+/* Outcomes kept before they are written in one commit. */
+#define FLUSH_EVERY 20
 
 static void
 on_term(int sig)
@@ -64,41 +68,43 @@ wait_for_work(PGconn *conn, int seconds)
 }
 
 /*
- * record: the outcome of one row in the outbox, and its log line.
- * status is an smtp_status, or 0 for "could not be made".
+ * record: the outcome of one row, kept for the next flush(), and its
+ * log line.  status is an smtp_status.
  */
 static void
-record(PGconn *conn, const char *worker, struct outbox_row *row,
-       const char *msgid, int status, const char *reply)
+record(GArray *outcomes, struct outbox_row *row, const char *msgid,
+       int status, const char *reply)
 {
-	GError *err = NULL;
 	char *to = log_clean(row->recipient, 200);
 	char *why = log_clean(reply, 300);
 	const char *word;
-	int rc;
 
-	if (status == SMTP_SENT) {
-		rc = outbox_sent(conn, worker, row, reply, &err);
-		word = "sent";
-	} else if (status == SMTP_PERMANENT) {
-		rc = outbox_bounced(conn, worker, row, reply, &err);
-		word = "bounced";
-	} else {
-		rc = outbox_retry(conn, worker, row, reply, cfg.outbox_max_age,
-				  &err);
-		word = row->age > cfg.outbox_max_age ? "expired" : "deferred";
-	}
+	word = outbox_outcome_add(outcomes, row, status, reply,
+				  cfg.outbox_max_age);
 	log_info("outbox=%lld msgid=<%s> to=<%s> status=%s attempts=%d "
 		 "reply=%s",
 		 row->id, msgid != NULL ? msgid : "-", to, word, row->attempts,
 		 why);
-	if (rc < 0) {
-		log_warn("outbox=%lld status=not_recorded error=%s", row->id,
+	g_free(to);
+	g_free(why);
+}
+
+/*
+ * flush: write the kept outcomes in one commit.  A mail sent but not yet
+ * recorded when a worker dies goes again: delivery is at least once, and
+ * flushing every FLUSH_EVERY rows bounds how many.
+ */
+static void
+flush(PGconn *conn, const char *worker, GArray *outcomes)
+{
+	GError *err = NULL;
+	guint n = outcomes->len;
+
+	if (outbox_record(conn, worker, outcomes, &err) < 0) {
+		log_warn("status=not_recorded rows=%u error=%s", n,
 			 err->message);
 		g_error_free(err);
 	}
-	g_free(to);
-	g_free(why);
 }
 
 /*
@@ -106,7 +112,7 @@ record(PGconn *conn, const char *worker, struct outbox_row *row,
  * SMTP connection broke (it is closed and *session set to NULL).
  */
 static int
-send_row(PGconn *conn, struct smtp_session **session, const char *worker,
+send_row(PGconn *conn, struct smtp_session **session, GArray *outcomes,
 	 struct outbox_row *row)
 {
 	struct compose_mail mail = {NULL, NULL, NULL};
@@ -123,7 +129,7 @@ send_row(PGconn *conn, struct smtp_session **session, const char *worker,
 	} else if (compose_post(conn, row->id, row->post_id, row->member_id,
 				&mail, &err) < 0) {
 		/* Gone for good, or for now. */
-		record(conn, worker, row, NULL,
+		record(outcomes, row, NULL,
 		       lb_error_code(err) == EX_NOUSER ? SMTP_PERMANENT
 						       : SMTP_TEMPORARY,
 		       err->message);
@@ -137,14 +143,14 @@ send_row(PGconn *conn, struct smtp_session **session, const char *worker,
 	/* One transaction, one recipient. */
 	rcpt[0] = row->recipient;
 	if (smtp_send(*session, from, rcpt, 1, data, len, &result, &err) < 0) {
-		record(conn, worker, row, mail.message_id, SMTP_TEMPORARY,
+		record(outcomes, row, mail.message_id, SMTP_TEMPORARY,
 		       err->message);
 		g_error_free(err);
 		smtp_close(*session);
 		*session = NULL;
 		rc = -1;
 	} else {
-		record(conn, worker, row, mail.message_id, result.status,
+		record(outcomes, row, mail.message_id, result.status,
 		       result.text);
 	}
 	compose_mail_clear(&mail);
@@ -164,6 +170,7 @@ send_main(int argc, char **argv)
 				  {NULL, 0, 0, 0, NULL, NULL, NULL}};
 	GOptionContext *ctx;
 	GPtrArray *rows = NULL;
+	GArray *outcomes = NULL;
 	struct smtp_session *session = NULL;
 	GError *err = NULL;
 	PGconn *conn = NULL;
@@ -203,6 +210,7 @@ send_main(int argc, char **argv)
 
 	/* Claim, send, record; wait when nothing is due. */
 	rows = g_ptr_array_new_with_free_func(outbox_row_free);
+	outcomes = outbox_outcomes_new();
 	while (!stopping) {
 		g_ptr_array_set_size(rows, 0);
 		n = outbox_claim(conn, worker, cfg.outbox_batch,
@@ -229,13 +237,16 @@ send_main(int argc, char **argv)
 			    (session = smtp_open(&err)) == NULL) {
 				log_warn("status=relay_unreachable error=%s",
 					 err->message);
-				record(conn, worker, row, NULL, SMTP_TEMPORARY,
+				record(outcomes, row, NULL, SMTP_TEMPORARY,
 				       err->message);
 				g_clear_error(&err);
 				continue;
 			}
-			send_row(conn, &session, worker, row);
+			send_row(conn, &session, outcomes, row);
+			if (outcomes->len >= FLUSH_EVERY)
+				flush(conn, worker, outcomes);
 		}
+		flush(conn, worker, outcomes);
 	}
 out:
 	if (err != NULL)
@@ -244,6 +255,8 @@ out:
 		smtp_close(session);
 	if (rows != NULL)
 		g_ptr_array_free(rows, TRUE);
+	if (outcomes != NULL)
+		g_array_free(outcomes, TRUE);
 	PQfinish(conn);
 	g_option_context_free(ctx);
 	g_free(worker);

@@ -220,7 +220,7 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	 * idempotent: a conflict is a duplicate, and all is rolled back.
 	 * XXX: an id already remembered for another thread keeps that
 	 * thread; two threads that turn out to be one are not merged. */
-	refs = thread_id_array((char *const *)m->references->pdata,
+	refs = db_text_array((const char *const *)m->references->pdata,
 			       m->references->len);
 	snprintf(size, sizeof(size), "%" G_GSIZE_FORMAT, in->len);
 	params[0] = in->group_id;

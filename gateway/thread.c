@@ -142,26 +142,6 @@ thread_subject_forward(const char *subject)
 	return n > 0 && !reply && *p != '[';
 }
 
-char *
-thread_id_array(char *const *ids, guint n)
-{
-	GString *s = g_string_new("{");
-	const char *p;
-	guint i;
-
-	for (i = 0; i < n; i++) {
-		g_string_append(s, i ? ",\"" : "\"");
-		for (p = ids[i]; *p != '\0'; p++) {
-			if (*p == '"' || *p == '\\')
-				g_string_append_c(s, '\\');
-			g_string_append_c(s, *p);
-		}
-		g_string_append_c(s, '"');
-	}
-	g_string_append_c(s, '}');
-	return g_string_free(s, FALSE);
-}
-
 /*
  * notification_post: the post whose notification has Message-ID id
  * ("lb.TOKEN@domain", made by compose.c), when its token is authentic
@@ -240,7 +220,7 @@ thread_resolve(PGconn *conn, const char *group_id, const struct msg *m,
 
 	/* First stored one wins; whether our own id is among them tells of
 	 * replies that came before us. */
-	array = thread_id_array((char *const *)ids->pdata, ids->len);
+	array = db_text_array((const char *const *)ids->pdata, ids->len);
 	params[0] = group_id;
 	params[1] = array;
 	params[2] = m->message_id;

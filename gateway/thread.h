@@ -27,9 +27,6 @@ char *thread_subject_key(const char *subject, int *reply);
  * forward prefix: "WG:", "Fwd:", "FW:", "TR:" ... */
 int thread_subject_forward(const char *subject);
 
-/* thread_id_array: ids as a PostgreSQL text[] literal.  g_free() it. */
-char *thread_id_array(char *const *ids, guint n);
-
 struct thread_match {
 	long long thread_id; /* 0: a new thread */
 	long long parent_id; /* 0: none */

@@ -2,6 +2,7 @@
  * test_thread: subject keys (thread.c).  Thread resolution against the
  * database is covered by test_inbound.
  */
+#include "../gateway/db.h"
 #include "../gateway/thread.h"
 #include "harness.h"
 
@@ -60,12 +61,18 @@ END_TEST
 
 START_TEST(id_array_quotes)
 {
-	char *ids[] = {(char *)"a@b", (char *)"x\"y@z", (char *)"b\\s@q"};
-	char *s = thread_id_array(ids, 3);
+	const char *ids[] = {"a@b", "x\"y@z", "b\\s@q", NULL};
+	char *s = db_text_array(ids, 3);
 
 	ck_assert_str_eq(s, "{\"a@b\",\"x\\\"y@z\",\"b\\\\s@q\"}");
 	g_free(s);
-	s = thread_id_array(ids, 0);
+	s = db_text_array(ids, 0);
+	ck_assert_str_eq(s, "{}");
+	g_free(s);
+	s = db_text_array(ids + 2, 2);
+	ck_assert_str_eq(s, "{\"b\\\\s@q\",NULL}");
+	g_free(s);
+	s = db_text_array(ids, 0);
 	ck_assert_str_eq(s, "{}");
 	g_free(s);
 }
