@@ -231,8 +231,8 @@ compose_post(PGconn *conn, long long row_id, long long post_id,
 	snprintf(member, sizeof(member), "%lld", member_id);
 	params[0] = post;
 	params[1] = member;
-	res = db_exec(
-	    conn,
+	res = db_exec_named(
+	    conn, "compose_post",
 	    "SELECT p.author_name, p.text, p.html,"
 	    " extract(epoch FROM p.created_at)::bigint, t.id, t.subject,"
 	    " (SELECT min(id) FROM portal.post WHERE thread_id = t.id),"
@@ -248,7 +248,7 @@ compose_post(PGconn *conn, long long row_id, long long post_id,
 	    " JOIN portal.\"group\" g ON g.id = t.group_id"
 	    " JOIN portal.membership ms ON ms.group_id = g.id"
 	    " AND ms.member_id = $2 WHERE p.id = $1",
-	    2, params, err);
+	    2, params, NULL, NULL, err);
 	if (res == NULL)
 		goto out;
 	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 10)) {

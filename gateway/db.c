@@ -12,6 +12,8 @@
 
 static int sqlstate_code(const char *state);
 static int set_db_error(PGconn *conn, PGresult *res, GError **err);
+static int prepare(PGconn *conn, const char *name, const char *sql, int n,
+		   GError **err);
 
 /* An arbitrary constant: the advisory lock that serialises migrations. */
 #define MIGRATE_LOCK "7406331"
@@ -97,6 +99,60 @@ db_exec_bin(PGconn *conn, const char *sql, int n, const char *const *params,
 	ExecStatusType st;
 
 	res = PQexecParams(conn, sql, n, NULL, params, lengths, formats, 0);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	set_db_error(conn, res, err);
+	PQclear(res);
+	return NULL;
+}
+
+/*
+ * prepare: make sql the prepared statement name on conn.  Returns 0 or
+ * -1 with err set.
+ */
+static int
+prepare(PGconn *conn, const char *name, const char *sql, int n, GError **err)
+{
+	PGresult *res = PQprepare(conn, name, sql, n, NULL);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		set_db_error(conn, res, err);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+PGresult *
+db_exec_named(PGconn *conn, const char *name, const char *sql, int n,
+	      const char *const *params, const int *lengths,
+	      const int *formats, GError **err)
+{
+	static GHashTable *prepared;
+	PGresult *res;
+	ExecStatusType st;
+	char *key;
+
+	/* Prepared on this connection before?  (A failed EXECUTE would
+	 * spoil a transaction, so ask our own memory first.) */
+	if (prepared == NULL)
+		prepared = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
+	key = g_strdup_printf("%p/%d/%s", (void *)conn, PQbackendPID(conn),
+			      name);
+	if (!g_hash_table_contains(prepared, key)) {
+		if (prepare(conn, name, sql, n, err) < 0) {
+			g_free(key);
+			return NULL;
+		}
+		g_hash_table_add(prepared, key);
+	} else
+		g_free(key);
+
+	/* Run it. */
+	res = PQexecPrepared(conn, name, n, params, lengths, formats, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return res;

@@ -41,6 +41,15 @@ PGresult *db_exec_bin(PGconn *conn, const char *sql, int n,
 		      const char *const *params, const int *lengths,
 		      const int *formats, GError **err);
 
+/* db_exec_named: db_exec_bin for a statement run often on one
+ * connection: prepared under name on first use on that connection
+ * (known by its address and backend), then only executed, so that
+ * PostgreSQL plans it once per connection.  name must always go with
+ * the same sql. */
+PGresult *db_exec_named(PGconn *conn, const char *name, const char *sql,
+			int n, const char *const *params, const int *lengths,
+			const int *formats, GError **err);
+
 /* db_command: run one or more statements without parameters whose result
  * is not needed.
  * Returns 0 or -1. */

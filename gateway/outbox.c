@@ -40,8 +40,8 @@ outbox_claim(PGconn *conn, const char *worker, int limit, int lease,
 	params[0] = worker;
 	params[1] = nlimit;
 	params[2] = nlease;
-	res = db_exec_bin(
-	    conn,
+	res = db_exec_named(
+	    conn, "outbox_claim",
 	    "UPDATE gateway.outbox o SET leased_by = $1,"
 	    " lease_until = now() + make_interval(secs => $3::int),"
 	    " attempts = o.attempts + 1"
@@ -165,7 +165,7 @@ outbox_record(PGconn *conn, const char *worker, GArray *outcomes,
 
 	/* One statement: a retry keeps its state and comes due later, the
 	 * others are done. */
-	res = db_exec(conn,
+	res = db_exec_named(conn, "outbox_record",
 		      "UPDATE gateway.outbox o SET state = v.state,"
 		      " last_reply = v.reply, lease_until = NULL,"
 		      " done_at = CASE WHEN v.state = 'queued' THEN NULL"
@@ -176,7 +176,7 @@ outbox_record(PGconn *conn, const char *worker, GArray *outcomes,
 		      " FROM unnest($1::bigint[], $2::text[], $3::text[],"
 		      " $4::int[]) AS v(id, state, reply, delay)"
 		      " WHERE o.id = v.id AND o.leased_by = $5",
-		      5, params, err);
+		      5, params, NULL, NULL, err);
 	if (res == NULL)
 		rc = -1;
 	PQclear(res);
