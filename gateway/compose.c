@@ -27,6 +27,10 @@ static char *notification_id(long long post, long long member,
 static GMimeObject *text_part(const char *subtype, const char *text);
 static int add_attachments(PGconn *conn, const char *post,
 			   GMimeMultipart *mixed, GError **err);
+static GBytes *post_body(PGconn *conn, PGresult *res, long long post_id,
+			 const char *locale, const char *author,
+			 const char *group, const char *thread_url,
+			 const char *settings_url, GError **err);
 
 void
 compose_mail_clear(struct compose_mail *mail)
@@ -202,6 +206,140 @@ add_attachments(PGconn *conn, const char *post, GMimeMultipart *mixed,
 	return 0;
 }
 
+/* The last body made: notifications of one post go out one after the
+ * other, so one entry is enough. */
+static struct {
+	long long post;
+	char locale[8];
+	GBytes *body;
+} last;
+
+/*
+ * post_body: the serialised body of post_id's notification in locale
+ * (its MIME headers, then the content): text and HTML from the
+ * templates, attachments linked or (notify_attachments = attach) sent
+ * along; 7 bit.  res is compose_post()'s row.  Returns a reference (unref
+ * it), or NULL with err set.
+ */
+static GBytes *
+post_body(PGconn *conn, PGresult *res, long long post_id, const char *locale,
+	  const char *author, const char *group, const char *thread_url,
+	  const char *settings_url, GError **err)
+{
+	GString *att_text = g_string_new(NULL), *att_html = g_string_new(NULL);
+	GMimeMultipart *alt = NULL, *mixed = NULL;
+	GMimeObject *top;
+	char post[32], *tpl, *text = NULL, *html = NULL, *body_html, *raw;
+	GBytes *out = NULL;
+	int i;
+
+	if (last.body != NULL && last.post == post_id &&
+	    strcmp(last.locale, locale) == 0)
+		return g_bytes_ref(last.body);
+	snprintf(post, sizeof(post), "%lld", post_id);
+
+	/* Attachments are linked; with notify_attachments = attach they
+	 * are also sent along (below). */
+	if (!PQgetisnull(res, 0, 13)) {
+		char **names = g_strsplit(PQgetvalue(res, 0, 13), "\n", -1);
+
+		for (i = 0; names[i] != NULL; i++) {
+			char *e = g_markup_escape_text(names[i], -1);
+
+			g_string_append_printf(
+			    att_text, "[%s] %s\n",
+			    strcmp(locale, "de") == 0 ? "Anhang" : "Attachment",
+			    names[i]);
+			g_string_append_printf(
+			    att_html,
+			    "<p>&#128206; <a href=\"%s\">%s</a></p>\n",
+			    thread_url, e);
+			g_free(e);
+		}
+		g_strfreev(names);
+	}
+
+	/* Text and HTML from the locale's templates. */
+	tpl = compose_template(strcmp(locale, "de") == 0 ? "post.de.txt"
+							 : "post.en.txt");
+	{
+		const char *kv[] = {"text",	    PQgetvalue(res, 0, 1),
+				    "author",	    author,
+				    "group",	    group,
+				    "thread_url",   thread_url,
+				    "settings_url", settings_url,
+				    "attachments",  att_text->str,
+				    NULL};
+
+		text = compose_fill(tpl != NULL ? tpl : "{{text}}\n", kv, 0);
+	}
+	g_free(tpl);
+	tpl = compose_template(strcmp(locale, "de") == 0 ? "post.de.html"
+							 : "post.en.html");
+	if (!PQgetisnull(res, 0, 2))
+		body_html = g_strdup(PQgetvalue(res, 0, 2));
+	else {
+		char *e = g_markup_escape_text(PQgetvalue(res, 0, 1), -1);
+
+		body_html = g_strdup_printf(
+		    "<div style=\"white-space:pre-wrap\">%s</div>", e);
+		g_free(e);
+	}
+	{
+		const char *kv[] = {"html",	    body_html,
+				    "author",	    author,
+				    "group",	    group,
+				    "thread_url",   thread_url,
+				    "settings_url", settings_url,
+				    "attachments",  att_html->str,
+				    NULL};
+
+		html = compose_fill(tpl != NULL ? tpl : "{{html}}\n", kv, 1);
+	}
+	g_free(tpl);
+	g_free(body_html);
+	alt = g_mime_multipart_new_with_subtype("alternative");
+	{
+		GMimeObject *t = text_part("plain", text);
+		GMimeObject *h = text_part("html", html);
+
+		g_mime_multipart_add(alt, t);
+		g_mime_multipart_add(alt, h);
+		g_object_unref(t);
+		g_object_unref(h);
+	}
+	top = GMIME_OBJECT(alt);
+	if (strcmp(cfg.notify_attachments, "attach") == 0) {
+		mixed = g_mime_multipart_new();
+		g_mime_multipart_add(mixed, GMIME_OBJECT(alt));
+		if (add_attachments(conn, post, mixed, err) < 0)
+			goto out;
+		top = GMIME_OBJECT(mixed);
+	}
+
+	/* Seven bits on the wire, whatever the relay can do. */
+	g_mime_object_encode(top, GMIME_ENCODING_CONSTRAINT_7BIT);
+	raw = g_mime_object_to_string(top, NULL);
+	out = g_bytes_new_take(raw, strlen(raw));
+
+	/* Kept for the next member. */
+	if (last.body != NULL)
+		g_bytes_unref(last.body);
+	last.body = g_bytes_ref(out);
+	last.post = post_id;
+	g_strlcpy(last.locale, locale, sizeof(last.locale));
+out:
+	if (alt != NULL)
+		g_object_unref(alt);
+	if (mixed != NULL)
+		g_object_unref(mixed);
+	g_string_free(att_text, TRUE);
+	g_string_free(att_html, TRUE);
+	g_free(text);
+	g_free(html);
+	return out;
+}
+
 int
 compose_post(PGconn *conn, long long row_id, long long post_id,
 	     long long member_id, struct compose_mail *out, GError **err)
@@ -210,18 +348,16 @@ compose_post(PGconn *conn, long long row_id, long long post_id,
 	char post[32], member[32];
 	PGresult *res = NULL;
 	GMimeMessage *msg = NULL;
-	GMimeMultipart *alt = NULL;
 	GDateTime *created = NULL, *expires = NULL;
-	GString *refs = g_string_new(NULL), *att_text = g_string_new(NULL);
-	GString *att_html = g_string_new(NULL);
+	GString *refs = g_string_new(NULL);
+	GBytes *body = NULL;
 	char *domain = NULL, *reply = NULL, *unsub = NULL, *bounce = NULL;
 	char *first_id = NULL, *parent_id = NULL, *subject = NULL;
 	char *author = NULL, *group = NULL, *from_name = NULL;
-	char *thread_url = NULL, *settings_url = NULL, *tpl = NULL;
-	char *text = NULL, *html = NULL, *body_html = NULL, *raw = NULL;
+	char *thread_url = NULL, *settings_url = NULL, *raw = NULL;
 	char *list_id = NULL, *value = NULL;
 	const char *locale, *tag;
-	int rc = -1, i;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	msg_init();
@@ -362,96 +498,24 @@ compose_post(PGconn *conn, long long row_id, long long post_id,
 				 "List-Unsubscribe=One-Click", NULL);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Precedence", "list", NULL);
 
-	/* Attachments are linked; with notify_attachments = attach they
-	 * are also sent along (below). */
-	if (!PQgetisnull(res, 0, 13)) {
-		char **names = g_strsplit(PQgetvalue(res, 0, 13), "\n", -1);
+	/* The body, the same for every member of one locale: made once. */
+	body = post_body(conn, res, post_id, locale, author, group, thread_url,
+			 settings_url, err);
+	if (body == NULL)
+		goto out;
 
-		for (i = 0; names[i] != NULL; i++) {
-			char *e = g_markup_escape_text(names[i], -1);
-
-			g_string_append_printf(
-			    att_text, "[%s] %s\n",
-			    strcmp(locale, "de") == 0 ? "Anhang" : "Attachment",
-			    names[i]);
-			g_string_append_printf(
-			    att_html,
-			    "<p>&#128206; <a href=\"%s\">%s</a></p>\n",
-			    thread_url, e);
-			g_free(e);
-		}
-		g_strfreev(names);
-	}
-
-	/* The body: text and HTML from the member's locale's templates. */
-	tpl = compose_template(strcmp(locale, "de") == 0 ? "post.de.txt"
-							 : "post.en.txt");
+	/* The member's headers, then the body. */
+	raw = g_mime_object_get_headers(GMIME_OBJECT(msg), NULL);
 	{
-		const char *kv[] = {"text",
-				    PQgetvalue(res, 0, 1),
-				    "author",
-				    author,
-				    "group",
-				    group,
-				    "thread_url",
-				    thread_url,
-				    "settings_url",
-				    settings_url,
-				    "attachments",
-				    att_text->str,
-				    NULL};
+		GString *all = g_string_new(raw);
+		gsize blen;
+		const char *b = g_bytes_get_data(body, &blen);
 
-		text = compose_fill(tpl != NULL ? tpl : "{{text}}\n", kv, 0);
+		g_string_append(all, "MIME-Version: 1.0\n");
+		g_string_append_len(all, b, (gssize)blen);
+		out->message = g_string_free_to_bytes(all);
 	}
-	g_free(tpl);
-	tpl = compose_template(strcmp(locale, "de") == 0 ? "post.de.html"
-							 : "post.en.html");
-	if (!PQgetisnull(res, 0, 2))
-		body_html = g_strdup(PQgetvalue(res, 0, 2));
-	else {
-		char *e = g_markup_escape_text(PQgetvalue(res, 0, 1), -1);
-
-		body_html = g_strdup_printf(
-		    "<div style=\"white-space:pre-wrap\">%s</div>", e);
-		g_free(e);
-	}
-	{
-		const char *kv[] = {"html",	  body_html,	 "author",
-				    author,	  "group",	 group,
-				    "thread_url", thread_url,	 "settings_url",
-				    settings_url, "attachments", att_html->str,
-				    NULL};
-
-		html = compose_fill(tpl != NULL ? tpl : "{{html}}\n", kv, 1);
-	}
-	alt = g_mime_multipart_new_with_subtype("alternative");
-	{
-		GMimeObject *t = text_part("plain", text);
-		GMimeObject *h = text_part("html", html);
-
-		g_mime_multipart_add(alt, t);
-		g_mime_multipart_add(alt, h);
-		g_object_unref(t);
-		g_object_unref(h);
-	}
-	if (strcmp(cfg.notify_attachments, "attach") == 0) {
-		/* The stored attachments travel with the mail. */
-		GMimeMultipart *mixed = g_mime_multipart_new();
-
-		g_mime_multipart_add(mixed, GMIME_OBJECT(alt));
-		if (add_attachments(conn, post, mixed, err) < 0) {
-			g_object_unref(mixed);
-			goto out;
-		}
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
-		g_object_unref(mixed);
-	} else
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
-
-	/* Seven bits on the wire, whatever the relay can do. */
-	g_mime_object_encode(GMIME_OBJECT(msg), GMIME_ENCODING_CONSTRAINT_7BIT);
-	raw = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
-	out->message = g_bytes_new_take(raw, strlen(raw));
+	g_free(raw);
 	raw = NULL;
 	out->envelope_from = bounce;
 	bounce = NULL;
@@ -462,15 +526,13 @@ out:
 	PQclear(res);
 	if (msg != NULL)
 		g_object_unref(msg);
-	if (alt != NULL)
-		g_object_unref(alt);
+	if (body != NULL)
+		g_bytes_unref(body);
 	if (created != NULL)
 		g_date_time_unref(created);
 	if (expires != NULL)
 		g_date_time_unref(expires);
 	g_string_free(refs, TRUE);
-	g_string_free(att_text, TRUE);
-	g_string_free(att_html, TRUE);
 	g_free(domain);
 	g_free(reply);
 	g_free(unsub);
@@ -483,10 +545,6 @@ out:
 	g_free(from_name);
 	g_free(thread_url);
 	g_free(settings_url);
-	g_free(tpl);
-	g_free(text);
-	g_free(html);
-	g_free(body_html);
 	g_free(list_id);
 	g_free(value);
 	return rc;
