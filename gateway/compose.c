@@ -263,12 +263,18 @@ post_body(PGconn *conn, PGresult *res, long long post_id, const char *locale,
 	tpl = compose_template(strcmp(locale, "de") == 0 ? "post.de.txt"
 							 : "post.en.txt");
 	{
-		const char *kv[] = {"text",	    PQgetvalue(res, 0, 1),
-				    "author",	    author,
-				    "group",	    group,
-				    "thread_url",   thread_url,
-				    "settings_url", settings_url,
-				    "attachments",  att_text->str,
+		const char *kv[] = {"text",
+				    PQgetvalue(res, 0, 1),
+				    "author",
+				    author,
+				    "group",
+				    group,
+				    "thread_url",
+				    thread_url,
+				    "settings_url",
+				    settings_url,
+				    "attachments",
+				    att_text->str,
 				    NULL};
 
 		text = compose_fill(tpl != NULL ? tpl : "{{text}}\n", kv, 0);
@@ -286,12 +292,10 @@ post_body(PGconn *conn, PGresult *res, long long post_id, const char *locale,
 		g_free(e);
 	}
 	{
-		const char *kv[] = {"html",	    body_html,
-				    "author",	    author,
-				    "group",	    group,
-				    "thread_url",   thread_url,
-				    "settings_url", settings_url,
-				    "attachments",  att_html->str,
+		const char *kv[] = {"html",	  body_html,	 "author",
+				    author,	  "group",	 group,
+				    "thread_url", thread_url,	 "settings_url",
+				    settings_url, "attachments", att_html->str,
 				    NULL};
 
 		html = compose_fill(tpl != NULL ? tpl : "{{html}}\n", kv, 1);

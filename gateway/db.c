@@ -127,8 +127,8 @@ prepare(PGconn *conn, const char *name, const char *sql, int n, GError **err)
 
 PGresult *
 db_exec_named(PGconn *conn, const char *name, const char *sql, int n,
-	      const char *const *params, const int *lengths,
-	      const int *formats, GError **err)
+	      const char *const *params, const int *lengths, const int *formats,
+	      GError **err)
 {
 	static GHashTable *prepared;
 	PGresult *res;
@@ -140,8 +140,8 @@ db_exec_named(PGconn *conn, const char *name, const char *sql, int n,
 	if (prepared == NULL)
 		prepared = g_hash_table_new_full(g_str_hash, g_str_equal,
 						 g_free, NULL);
-	key = g_strdup_printf("%p/%d/%s", (void *)conn, PQbackendPID(conn),
-			      name);
+	key =
+	    g_strdup_printf("%p/%d/%s", (void *)conn, PQbackendPID(conn), name);
 	if (!g_hash_table_contains(prepared, key)) {
 		if (prepare(conn, name, sql, n, err) < 0) {
 			g_free(key);

@@ -46,8 +46,8 @@ PGresult *db_exec_bin(PGconn *conn, const char *sql, int n,
  * (known by its address and backend), then only executed, so that
  * PostgreSQL plans it once per connection.  name must always go with
  * the same sql. */
-PGresult *db_exec_named(PGconn *conn, const char *name, const char *sql,
-			int n, const char *const *params, const int *lengths,
+PGresult *db_exec_named(PGconn *conn, const char *name, const char *sql, int n,
+			const char *const *params, const int *lengths,
 			const int *formats, GError **err);
 
 /* db_command: run one or more statements without parameters whose result

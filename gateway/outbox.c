@@ -102,8 +102,8 @@ outbox_outcomes_new(void)
 }
 
 const char *
-outbox_outcome_add(GArray *outcomes, const struct outbox_row *row,
-		   int status, const char *reply, int max_age)
+outbox_outcome_add(GArray *outcomes, const struct outbox_row *row, int status,
+		   const char *reply, int max_age)
 {
 	struct outbox_outcome o = {row->id, "queued", NULL, 0};
 
@@ -122,8 +122,7 @@ outbox_outcome_add(GArray *outcomes, const struct outbox_row *row,
 }
 
 int
-outbox_record(PGconn *conn, const char *worker, GArray *outcomes,
-	      GError **err)
+outbox_record(PGconn *conn, const char *worker, GArray *outcomes, GError **err)
 {
 	GPtrArray *ids, *states, *replies, *delays;
 	char *a_ids = NULL, *a_states = NULL, *a_replies = NULL;
@@ -166,17 +165,17 @@ outbox_record(PGconn *conn, const char *worker, GArray *outcomes,
 	/* One statement: a retry keeps its state and comes due later, the
 	 * others are done. */
 	res = db_exec_named(conn, "outbox_record",
-		      "UPDATE gateway.outbox o SET state = v.state,"
-		      " last_reply = v.reply, lease_until = NULL,"
-		      " done_at = CASE WHEN v.state = 'queued' THEN NULL"
-		      " ELSE now() END,"
-		      " next_attempt_at = CASE WHEN v.state = 'queued'"
-		      " THEN now() + make_interval(secs => v.delay)"
-		      " ELSE o.next_attempt_at END"
-		      " FROM unnest($1::bigint[], $2::text[], $3::text[],"
-		      " $4::int[]) AS v(id, state, reply, delay)"
-		      " WHERE o.id = v.id AND o.leased_by = $5",
-		      5, params, NULL, NULL, err);
+			    "UPDATE gateway.outbox o SET state = v.state,"
+			    " last_reply = v.reply, lease_until = NULL,"
+			    " done_at = CASE WHEN v.state = 'queued' THEN NULL"
+			    " ELSE now() END,"
+			    " next_attempt_at = CASE WHEN v.state = 'queued'"
+			    " THEN now() + make_interval(secs => v.delay)"
+			    " ELSE o.next_attempt_at END"
+			    " FROM unnest($1::bigint[], $2::text[], $3::text[],"
+			    " $4::int[]) AS v(id, state, reply, delay)"
+			    " WHERE o.id = v.id AND o.leased_by = $5",
+			    5, params, NULL, NULL, err);
 	if (res == NULL)
 		rc = -1;
 	PQclear(res);

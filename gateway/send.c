@@ -26,8 +26,8 @@ static void on_term(int sig);
 static int wait_for_work(PGconn *conn, int seconds);
 static int send_row(PGconn *conn, struct smtp_session **session,
 		    GArray *outcomes, struct outbox_row *row);
-static void record(GArray *outcomes, struct outbox_row *row,
-		   const char *msgid, int status, const char *reply);
+static void record(GArray *outcomes, struct outbox_row *row, const char *msgid,
+		   int status, const char *reply);
 static void flush(PGconn *conn, const char *worker, GArray *outcomes);
 
 static volatile sig_atomic_t stopping;
@@ -72,8 +72,8 @@ wait_for_work(PGconn *conn, int seconds)
  * log line.  status is an smtp_status.
  */
 static void
-record(GArray *outcomes, struct outbox_row *row, const char *msgid,
-       int status, const char *reply)
+record(GArray *outcomes, struct outbox_row *row, const char *msgid, int status,
+       const char *reply)
 {
 	char *to = log_clean(row->recipient, 200);
 	char *why = log_clean(reply, 300);

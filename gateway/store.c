@@ -221,7 +221,7 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 	 * XXX: an id already remembered for another thread keeps that
 	 * thread; two threads that turn out to be one are not merged. */
 	refs = db_text_array((const char *const *)m->references->pdata,
-			       m->references->len);
+			     m->references->len);
 	snprintf(size, sizeof(size), "%" G_GSIZE_FORMAT, in->len);
 	params[0] = in->group_id;
 	params[1] = m->message_id;
