@@ -24,7 +24,9 @@ static pcre2_match_data *match;
 static int jitted;
 
 #define JIT_THRESHOLD  (16 * 1024)
-#define DELIMITER_TAIL 20 /* lines a delimiter may have under it */
+#define DELIMITER_TAIL 20 /* lines a footer may have under it */
+#define FOOTER_WORDS 11	  /* words of a footer line at most */
+#define TAIL_WORDS 8	  /* words of each line under a footer at most */
 
 static int add_lines(GString **alt, const char *text, const char *file,
 		     GError **err);
@@ -42,7 +44,11 @@ static gsize quote_block(const char *text, gsize len, gsize at);
 static int blank_span(const char *text, gsize from, gsize to);
 static int answered_again(const char *text, gsize len, gsize at);
 static void split(const char *text, int forward, struct trim_result *r);
-static int short_tail(const char *from);
+static int footer_fits(enum kind k, const char *text, gsize len,
+		       gsize start, gsize end);
+static int embedded_at(const char *text, gsize len, gsize at);
+static int words(const char *from, const char *to);
+static int footer_at(const char *text, gsize len, gsize at);
 static gsize trailing_quotes(const char *text, gsize len);
 static char *strip_blank_lines(const char *s, gsize len);
 
@@ -220,23 +226,102 @@ in_block(GArray *blocks, gsize at)
 	return 0;
 }
 
-/* short_tail: at most DELIMITER_TAIL non-blank lines after this line. */
+/*
+ * footer_fits: whether a match of kind k from start to end may start the
+ * cut.  The signature separator "-- " always does; other footers
+ * ("Sent from my ...") and symbol lines only when they are short and
+ * what follows is quoted history, or a few short lines.
+ */
 static int
-short_tail(const char *from)
+footer_fits(enum kind k, const char *text, gsize len, gsize start,
+	    gsize end)
 {
-	const char *p = strchr(from, '\n');
-	int lines = 0, blank = 1;
+	gsize next, line;
+	const char *p = text + start;
+	int lines = 0;
 
-	for (; p != NULL && *p != '\0'; p++) {
-		if (*p == '\n') {
-			if (!blank && ++lines > DELIMITER_TAIL)
-				return 0;
-			blank = 1;
-		} else if (!g_ascii_isspace(*p))
-			blank = 0;
+	if (k != SIGNATURE && k != DELIMITER)
+		return 1;
+	if (k == SIGNATURE && p[0] == '-' && p[1] == '-' &&
+	    (p[2] == '\n' || p[2] == '\0' ||
+	     (p[2] == ' ' && (p[3] == '\n' || p[3] == '\0'))))
+		return 1;
+
+	/* A footer is a short line... */
+	line = line_end(text, len, end > start ? end - 1 : start);
+	if (words(text + start, text + line) > FOOTER_WORDS)
+		return 0;
+
+	/* ...followed by quoted history or an embedded message... */
+	next = line;
+	while (next < len && blank_line(text + next))
+		next = line_end(text, len, next);
+	if (next >= len || quote_line(text + next) ||
+	    embedded_at(text, len, next))
+		return 1;
+
+	/* ...or by a few short lines (a name, a phone number) and other
+	 * footers, not by sentences: "Sent with DHL, the parcel ..." in the
+	 * middle of a mail is no footer. */
+	for (; next < len; next = line_end(text, len, next)) {
+		gsize stop = line_end(text, len, next);
+
+		if (quote_line(text + next))
+			break;
+		if (blank_line(text + next) || footer_at(text, len, next))
+			continue;
+		if (++lines > DELIMITER_TAIL ||
+		    words(text + next, text + stop) > TAIL_WORDS)
+			return 0;
 	}
-	return lines + !blank <= DELIMITER_TAIL;
+	return 1;
 }
+
+/* words: how many words text[from..to) holds. */
+static int
+words(const char *from, const char *to)
+{
+	int n = 0, in = 0;
+
+	for (; from < to; from++) {
+		if (g_ascii_isspace(*from))
+			in = 0;
+		else if (!in) {
+			in = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* footer_at: whether another footer line starts at at. */
+static int
+footer_at(const char *text, gsize len, gsize at)
+{
+	return patterns[SIGNATURE] != NULL &&
+	       pcre2_match(patterns[SIGNATURE], (PCRE2_SPTR)text, len, at,
+			   PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, match,
+			   NULL) >= 0;
+}
+
+/* embedded_at: whether an attribution or a header block starts at at. */
+static int
+embedded_at(const char *text, gsize len, gsize at)
+{
+	int k, rc;
+
+	for (k = HEADER; k <= SEPARATOR; k++) {
+		if (patterns[k] == NULL)
+			continue;
+		rc = pcre2_match(patterns[k], (PCRE2_SPTR)text, len, at,
+				 PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, match,
+				 NULL);
+		if (rc >= 0)
+			return 1;
+	}
+	return 0;
+}
+
 
 /*
  * first_match: where the first line matching a pattern of kind k starts,
@@ -247,7 +332,7 @@ static gssize
 first_match(enum kind k, const char *text, gsize len, gsize start,
 	    GArray *blocks, gsize *end)
 {
-	PCRE2_SIZE from = start, *ov;
+	PCRE2_SIZE from = start, *ov, mstart, mend;
 	int rc;
 
 	if (patterns[k] == NULL)
@@ -257,14 +342,17 @@ first_match(enum kind k, const char *text, gsize len, gsize start,
 				 PCRE2_NO_UTF_CHECK, match, NULL);
 		if (rc < 0)
 			return -1;
+		/* Copied: footer_fits() matches again with the same data. */
 		ov = pcre2_get_ovector_pointer(match);
-		if (!in_block(blocks, ov[0]) &&
-		    (k != DELIMITER || short_tail(text + ov[0]))) {
-			*end = line_end(text, len, ov[1] > 0 ? ov[1] - 1 : 0);
-			return (gssize)ov[0];
+		mstart = ov[0];
+		mend = ov[1];
+		if (!in_block(blocks, mstart) &&
+		    footer_fits(k, text, len, mstart, mend)) {
+			*end = line_end(text, len, mend > 0 ? mend - 1 : 0);
+			return (gssize)mstart;
 		}
 		/* Go on after this line. */
-		from = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		from = mend > mstart ? mend : mstart + 1;
 		while (from < len && text[from] != '\n')
 			from++;
 	}
@@ -561,6 +649,8 @@ split(const char *text, int forward, struct trim_result *r)
 
 	r->text = strip_blank_lines(kept->str, kept->len);
 	r->cut = strip_blank_lines(cut->str, cut->len);
+	if (*r->cut != '\0' && strcmp(r->why, "none") == 0)
+		r->why = "header";
 	r->forwarded = strip_blank_lines(text + fwd, len - fwd);
 	g_string_free(kept, TRUE);
 	g_string_free(cut, TRUE);
