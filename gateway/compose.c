@@ -596,6 +596,12 @@ compose_notice(const char *name, const char *locale, const char *group,
 				   list_address);
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, to);
 	g_mime_message_set_subject(msg, subject, "utf-8");
+	{
+		GDateTime *now = g_date_time_new_now_utc();
+
+		g_mime_message_set_date(msg, now);
+		g_date_time_unref(now);
+	}
 	id = g_mime_utils_generate_message_id(at != NULL ? at + 1
 							 : "listbridge");
 	g_mime_message_set_message_id(msg, id);

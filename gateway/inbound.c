@@ -96,11 +96,9 @@ reply_lookup(PGconn *conn, const struct msg *m, const char *recipient,
 			log_warn("msgid=<%s> to=<%s> status=tampered_token",
 				 m->message_id, clean);
 		g_set_error(err, LB_ERROR, EX_NOUSER,
-			    "Diese Antwortadresse ist nicht gueltig (%s); "
-			    "bitte antworten Sie im Intranet. This reply "
-			    "address is not valid; please answer in the "
-			    "intranet.",
-			    token_reason_name(tok.reason));
+			    "Diese Antwortadresse ist nicht gueltig; bitte "
+			    "antworten Sie im Intranet. This reply address "
+			    "is not valid; please answer in the intranet.");
 		g_free(clean);
 		g_free(text);
 		g_clear_error(&terr);
@@ -172,11 +170,10 @@ unsubscribe(PGconn *conn, const struct msg *m, const char *recipient,
 				 "purpose=unsubscribe",
 				 m->message_id);
 		g_set_error(err, LB_ERROR, EX_NOUSER,
-			    "Diese Abmeldeadresse ist nicht gueltig (%s); "
-			    "bitte aendern Sie Ihre Einstellungen im "
-			    "Intranet. This unsubscribe address is not valid; "
-			    "please change your settings in the intranet.",
-			    token_reason_name(tok.reason));
+			    "Diese Abmeldeadresse ist nicht gueltig; bitte "
+			    "aendern Sie Ihre Einstellungen im Intranet. This "
+			    "unsubscribe address is not valid; please change "
+			    "your settings in the intranet.");
 		return EX_NOUSER;
 	}
 	g_free(text);
@@ -251,7 +248,8 @@ out:
 }
 
 /*
- * answer_held: tell the sender of a held reply why, in German unless the
+ * answer_held: tell the sender of a held reply why (when the sender is a
+ * member of the association), in German unless the
  * mail says it is English (Content-Language): the sender may be no
  * member, so no locale of theirs is known.  Nothing goes to the null
  * sender or to a machine (Auto-Submitted).  Failures are logged only.
@@ -260,7 +258,7 @@ static void
 answer_held(PGconn *conn, const struct msg *m, const char *sender,
 	    const char *group_id, const char *list_address, const char *reason)
 {
-	const char *params[1];
+	const char *params[2];
 	const char *to = *m->from_addr != '\0' ? m->from_addr : sender;
 	const char *lang;
 	PGresult *r;
@@ -273,8 +271,14 @@ answer_held(PGconn *conn, const struct msg *m, const char *sender,
 	lang =
 	    g_mime_object_get_header(GMIME_OBJECT(m->mime), "Content-Language");
 	params[0] = group_id;
-	r = db_exec(conn, "SELECT name FROM portal.\"group\" WHERE id = $1", 1,
-		    params, &err);
+	/* Only members hear back: a stranger holding a leaked reply address
+	 * must not make the list write to anyone it likes. */
+	params[1] = to;
+	r = db_exec(conn,
+		    "SELECT g.name FROM portal.\"group\" g WHERE g.id = $1"
+		    " AND EXISTS (SELECT 1 FROM portal.member_address a"
+		    " WHERE lower(a.address) = lower($2))",
+		    2, params, &err);
 	if (r == NULL || PQntuples(r) == 0)
 		goto out;
 	{

@@ -150,8 +150,13 @@ send_row(PGconn *conn, struct smtp_session **session, GArray *outcomes,
 		*session = NULL;
 		rc = -1;
 	} else {
-		record(outcomes, row, mail.message_id, result.status,
-		       result.text);
+		char *reply =
+		    result.code != 0
+			? g_strdup_printf("%d %s", result.code, result.text)
+			: g_strdup(result.text);
+
+		record(outcomes, row, mail.message_id, result.status, reply);
+		g_free(reply);
 	}
 	compose_mail_clear(&mail);
 	return rc;
@@ -174,7 +179,7 @@ send_main(int argc, char **argv)
 	struct smtp_session *session = NULL;
 	GError *err = NULL;
 	PGconn *conn = NULL;
-	int rc = EX_OK, n;
+	int rc = EX_OK, n, unreachable = 0;
 	guint i;
 
 	/* Options, keys, database. */
@@ -221,8 +226,12 @@ send_main(int argc, char **argv)
 			goto out;
 		}
 		if (n == 0) {
-			if (once)
+			if (once) {
+				/* For cron: the relay was not there. */
+				if (unreachable)
+					rc = EX_TEMPFAIL;
 				break;
+			}
 			if (wait_for_work(conn, cfg.send_interval) < 0) {
 				rc = EX_TEMPFAIL;
 				goto out;
@@ -235,12 +244,17 @@ send_main(int argc, char **argv)
 			/* The relay, connected once and kept. */
 			if (session == NULL &&
 			    (session = smtp_open(&err)) == NULL) {
+				guint j;
+
+				/* Once per batch: the rest waits too. */
 				log_warn("status=relay_unreachable error=%s",
 					 err->message);
-				record(outcomes, row, NULL, SMTP_TEMPORARY,
-				       err->message);
+				for (j = i; j < rows->len; j++)
+					record(outcomes, rows->pdata[j], NULL,
+					       SMTP_TEMPORARY, err->message);
 				g_clear_error(&err);
-				continue;
+				unreachable = 1;
+				break;
 			}
 			send_row(conn, &session, outcomes, row);
 			if (outcomes->len >= FLUSH_EVERY)

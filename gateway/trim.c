@@ -25,8 +25,8 @@ static int jitted;
 
 #define JIT_THRESHOLD  (16 * 1024)
 #define DELIMITER_TAIL 20 /* lines a footer may have under it */
-#define FOOTER_WORDS 11	  /* words of a footer line at most */
-#define TAIL_WORDS 8	  /* words of each line under a footer at most */
+#define FOOTER_WORDS   11 /* words of a footer line at most */
+#define TAIL_WORDS     8  /* words of each line under a footer at most */
 
 static int add_lines(GString **alt, const char *text, const char *file,
 		     GError **err);
@@ -44,8 +44,8 @@ static gsize quote_block(const char *text, gsize len, gsize at);
 static int blank_span(const char *text, gsize from, gsize to);
 static int answered_again(const char *text, gsize len, gsize at);
 static void split(const char *text, int forward, struct trim_result *r);
-static int footer_fits(enum kind k, const char *text, gsize len,
-		       gsize start, gsize end);
+static int footer_fits(enum kind k, const char *text, gsize len, gsize start,
+		       gsize end);
 static int embedded_at(const char *text, gsize len, gsize at);
 static int words(const char *from, const char *to);
 static int footer_at(const char *text, gsize len, gsize at);
@@ -233,8 +233,7 @@ in_block(GArray *blocks, gsize at)
  * what follows is quoted history, or a few short lines.
  */
 static int
-footer_fits(enum kind k, const char *text, gsize len, gsize start,
-	    gsize end)
+footer_fits(enum kind k, const char *text, gsize len, gsize start, gsize end)
 {
 	gsize next, line;
 	const char *p = text + start;
@@ -321,7 +320,6 @@ embedded_at(const char *text, gsize len, gsize at)
 	}
 	return 0;
 }
-
 
 /*
  * first_match: where the first line matching a pattern of kind k starts,

@@ -269,7 +269,7 @@ deliver_main(int argc, char **argv)
 			log_info("msgid=<%s> to=<%s> from=<%s> size=%u "
 				 "verdict=%s exit=%d delay=%.3f error=%s",
 				 msgid, rcpt, from, buf->len,
-				 rc == EX_NOUSER   ? "unknown_list"
+				 rc == EX_NOUSER   ? "unknown_address"
 				 : rc == EX_NOPERM ? "rejected"
 						   : "deferred",
 				 rc, (g_get_monotonic_time() - started) / 1e6,

@@ -258,7 +258,7 @@ START_TEST(recipient_forms)
 	ck_assert_int_eq(deliver("inbound/03-reply-iphone.eml",
 				 "kassenwart@lists.example.org", &err),
 			 EX_NOUSER);
-	ck_assert(strstr(err, "verdict=unknown_list") != NULL);
+	ck_assert(strstr(err, "verdict=unknown_address") != NULL);
 	ck_assert_int_eq(harness_ll(conn, "SELECT count(*) FROM portal.post"),
 			 1);
 	g_free(err);

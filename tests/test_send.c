@@ -132,13 +132,13 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox WHERE"
 			     " recipient LIKE 'reject-%' AND state = 'bounced'"
-			     " AND last_reply LIKE '5.1.1%'"),
+			     " AND last_reply LIKE '550 5.1.1%'"),
 	    1);
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox WHERE"
 			     " recipient LIKE 'temp-%' AND state = 'queued'"
 			     " AND next_attempt_at > now()"
-			     " AND last_reply LIKE '4.3.0%'"),
+			     " AND last_reply LIKE '451 4.3.0%'"),
 	    1);
 
 	/* A second run sends nothing twice: nothing is due. */
@@ -249,6 +249,20 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 		ck_assert_msg(strstr(err, "verdict=held") != NULL, "%s", err);
 		g_free(err);
 
+		/* And from Jürgen, a member, whose client picked the wrong
+		 * address: held too. */
+		g_free(reply);
+		reply = g_strdup_printf(
+		    "From: juergen.mueller@example.org\nTo: <%s>\n"
+		    "Subject: Re: x\nMessage-ID: <answer-4@send.example.org>\n"
+		    "\nich auch\n",
+		    addr);
+		ck_assert(g_file_set_contents(path, reply, -1, NULL));
+		rc = harness_run(path, &err, sql);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_msg(strstr(err, "verdict=held") != NULL, "%s", err);
+		g_free(err);
+
 		/* A token with one letter changed names nobody. */
 		addr[8] = addr[8] == 'a' ? 'b' : 'a';
 		g_free(sql);
@@ -288,12 +302,18 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 		g_free(text);
 	}
 
-	/* The stranger who used Änne's reply address hears why. */
+	/* The member who used Änne's reply address hears why; the stranger
+	 * does not (no backscatter to whoever holds an address). */
+	ck_assert_int_eq(
+	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
+			     " WHERE kind = 'notice'"
+			     " AND recipient = 'juergen.mueller@example.org'"),
+	    1);
 	ck_assert_int_eq(
 	    harness_ll(conn, "SELECT count(*) FROM gateway.outbox"
 			     " WHERE kind = 'notice'"
 			     " AND recipient = 'fremd@send.example.org'"),
-	    1);
+	    0);
 
 	/* Änne unsubscribes by mail, with the List-Unsubscribe address. */
 	{
@@ -347,7 +367,7 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 	    harness_ll(conn,
 		       "SELECT count(*) FROM gateway.held_message"
 		       " WHERE reason = 'reply address of another member'"),
-	    1);
+	    2);
 	g_free(sql);
 	g_free(reply);
 	g_free(msgid);
