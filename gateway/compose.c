@@ -226,7 +226,7 @@ post_body(PGconn *conn, PGresult *res, long long post_id, const char *locale,
 	  const char *author, const char *group, const char *thread_url,
 	  const char *settings_url, GError **err)
 {
-	GString *att_text = g_string_new(NULL), *att_html = g_string_new(NULL);
+	GString *att_text, *att_html;
 	GMimeMultipart *alt = NULL, *mixed = NULL;
 	GMimeObject *top;
 	char post[32], *tpl, *text = NULL, *html = NULL, *body_html, *raw;
@@ -237,6 +237,8 @@ post_body(PGconn *conn, PGresult *res, long long post_id, const char *locale,
 	    strcmp(last.locale, locale) == 0)
 		return g_bytes_ref(last.body);
 	snprintf(post, sizeof(post), "%lld", post_id);
+	att_text = g_string_new(NULL);
+	att_html = g_string_new(NULL);
 
 	/* Attachments are linked; with notify_attachments = attach they
 	 * are also sent along (below). */
