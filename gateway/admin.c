@@ -208,7 +208,7 @@ admin_group_add(PGconn *conn, int argc, char **argv)
 	}
 	params[0] = argv[1];
 	params[1] = argv[2];
-	if (db_command(conn, "BEGIN", &err) < 0)
+	if (db_begin(conn, &err) < 0)
 		return failed(err);
 	res = db_exec(conn,
 		      "INSERT INTO portal.\"group\" (slug, name)"
@@ -267,7 +267,7 @@ admin_list_add(PGconn *conn, int argc, char **argv)
 	params[1] = group;
 	params[2] = tag;
 	params[3] = policy != NULL ? policy : "hold";
-	if (db_command(conn, "BEGIN", &err) < 0) {
+	if (db_begin(conn, &err) < 0) {
 		rc = failed(err);
 		goto out;
 	}
@@ -360,7 +360,7 @@ admin_member_add(PGconn *conn, int argc, char **argv)
 	}
 	if (rc != 0)
 		goto out;
-	if (db_command(conn, "BEGIN", &err) < 0)
+	if (db_begin(conn, &err) < 0)
 		goto fail;
 
 	/* The member: found by any address (then named anew), else new. */

@@ -21,23 +21,20 @@ static int prepare(PGconn *conn, const char *name, const char *sql, int n,
 PGconn *
 db_connect(GError **err)
 {
-	const char *keys[] = {"dbname",		  "connect_timeout", "options",
-			      "application_name", "client_encoding", NULL};
-	const char *vals[6];
-	char timeout[16], options[96];
+	const char *keys[] = {"dbname", "connect_timeout", "application_name",
+			      "client_encoding", NULL};
+	const char *vals[5];
+	char timeout[16];
 	PGconn *conn;
 
-	/* One round trip: timeouts go with the start-up packet. */
+	/* No "options": connection poolers (pgbouncer) refuse it; the
+	 * statement timeout goes with each transaction (db_begin()). */
 	snprintf(timeout, sizeof(timeout), "%d", cfg.db_connect_timeout);
-	snprintf(options, sizeof(options),
-		 "-c statement_timeout=%d -c client_min_messages=warning",
-		 cfg.db_statement_timeout * 1000);
 	vals[0] = cfg.database;
 	vals[1] = timeout;
-	vals[2] = options;
-	vals[3] = "listbridge";
-	vals[4] = "UTF8";
-	vals[5] = NULL;
+	vals[2] = "listbridge";
+	vals[3] = "UTF8";
+	vals[4] = NULL;
 	conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
 		char *why = g_strdup(conn != NULL ? PQerrorMessage(conn)
@@ -169,6 +166,20 @@ db_exec(PGconn *conn, const char *sql, int n, const char *const *params,
 }
 
 int
+db_begin(PGconn *conn, GError **err)
+{
+	char sql[96];
+
+	/* One round trip; SET LOCAL ends with the transaction, so a pooled
+	 * connection passes on nothing. */
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; SET LOCAL statement_timeout = %d;"
+		 " SET LOCAL client_min_messages = warning",
+		 cfg.db_statement_timeout * 1000);
+	return db_command(conn, sql, err);
+}
+
+int
 db_command(PGconn *conn, const char *sql, GError **err)
 {
 	PGresult *res;
@@ -238,7 +249,7 @@ db_migrate(PGconn *conn, GError **err)
 
 	/* The bookkeeping table, created once. */
 	if (db_command(conn,
-		       "BEGIN;"
+		       "BEGIN; SET LOCAL client_min_messages = warning;"
 		       "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ");"
 		       "CREATE SCHEMA IF NOT EXISTS gateway;"
 		       "CREATE TABLE IF NOT EXISTS gateway.schema_version ("

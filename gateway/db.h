@@ -50,6 +50,10 @@ PGresult *db_exec_named(PGconn *conn, const char *name, const char *sql, int n,
 			const char *const *params, const int *lengths,
 			const int *formats, GError **err);
 
+/* db_begin: BEGIN, with cfg.db_statement_timeout for each statement of
+ * the transaction.  Returns 0 or -1. */
+int db_begin(PGconn *conn, GError **err);
+
 /* db_command: run one or more statements without parameters whose result
  * is not needed.
  * Returns 0 or -1. */

@@ -183,7 +183,7 @@ unsubscribe(PGconn *conn, const struct msg *m, const char *recipient,
 	snprintf(member, sizeof(member), "%" G_GUINT64_FORMAT, tok.member);
 	params[0] = group;
 	params[1] = member;
-	if (db_command(conn, "BEGIN", err) < 0)
+	if (db_begin(conn, err) < 0)
 		return EX_TEMPFAIL;
 	r = db_exec(conn,
 		    "WITH u AS (UPDATE portal.membership SET delivery = 'none'"

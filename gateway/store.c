@@ -203,7 +203,7 @@ store_message(PGconn *conn, const struct store_in *in, struct store_out *out,
 
 	memset(out, 0, sizeof(*out));
 	out->thread_how = "";
-	if (db_command(conn, "BEGIN", err) < 0)
+	if (db_begin(conn, err) < 0)
 		return -1;
 
 	/* A post first, when the message is posted. */
