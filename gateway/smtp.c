@@ -493,7 +493,7 @@ greet(struct smtp_session *s, const char *name, GError **err)
 		goto out;
 	}
 
-	/* HELO when EHLO is unknown (500, 502) or not implemented (504). */
+	/* HELO when the relay does not know EHLO (500, 502, 504). */
 	if (code == 500 || code == 502 || code == 504) {
 		g_free(line);
 		line = g_strdup_printf("HELO %s\r\n", name);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -107,6 +108,21 @@ harness_run(const char *stdin_file, char **err, const char *args)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+int
+harness_run_text(const char *text, char **err, const char *args)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("lbmsg-XXXXXX.eml", &path, NULL), rc;
+
+	ck_assert(fd >= 0);
+	close(fd);
+	ck_assert(g_file_set_contents(path, text, -1, NULL));
+	rc = harness_run(path, err, args);
+	unlink(path);
+	g_free(path);
+	return rc;
 }
 
 long long

@@ -24,6 +24,9 @@ PGconn *harness_db(const char *name, const char *extra);
  * NULL, receives stderr (g_free it). */
 int harness_run(const char *stdin_file, char **err, const char *args);
 
+/* harness_run_text: harness_run() with text as the message on stdin. */
+int harness_run_text(const char *text, char **err, const char *args);
+
 /* harness_ll: the first column of the first row of sql, as a number. */
 long long harness_ll(PGconn *conn, const char *sql);
 

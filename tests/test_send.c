@@ -17,6 +17,8 @@
 static PGconn *setup(const char *db, const char *more);
 static GPtrArray *captured(const char *to);
 static char *header(GMimeMessage *m, const char *name);
+static void expect_delivery(const char *text, const char *args, int code,
+			    const char *says);
 
 /* setup: a group with four members at addresses unique to this test,
  * a key file, the sink as relay. */
@@ -89,6 +91,21 @@ captured(const char *to)
 	}
 	g_dir_close(d);
 	return found;
+}
+
+/* expect_delivery: "listbridge ARGS" with text on stdin exits code and
+ * says says on stderr. */
+static void
+expect_delivery(const char *text, const char *args, int code, const char *says)
+{
+	char *err = NULL;
+	int rc = harness_run_text(text, &err, args);
+
+	ck_assert_msg(rc == code, "%s: exit %d, want %d: %s", args, rc, code,
+		      err);
+	ck_assert_msg(strstr(err, says) != NULL, "%s: want %s: %s", args, says,
+		      err);
+	g_free(err);
 }
 
 static char *
@@ -211,7 +228,6 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 	/* Änne answers with a plain reply: To the Reply-To address. */
 	{
 		char *addr = g_strdup(strstr(reply_to, "reply+"));
-		char *path;
 
 		addr[strcspn(addr, ">, ")] = '\0';
 		reply = g_strdup_printf(
@@ -226,58 +242,39 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 		    "Am 02.12.2026 um 10:15 schrieb Jürgen Müller "
 		    "via Vorstand <" LIST ">:\n> Liebe Vorstandskolleginnen\n",
 		    addr, msgid, msgid);
-		path = g_strdup_printf("%s/reply.eml", g_get_tmp_dir());
-		ck_assert(g_file_set_contents(path, reply, -1, NULL));
 		sql = g_strdup_printf("deliver -f aenne@send.example.org '%s'",
 				      addr);
-		rc = harness_run(path, &err, sql);
-		ck_assert_msg(rc == 0, "reply: %d %s", rc, err);
-		ck_assert_msg(strstr(err, "via=reply-address") != NULL, "%s",
-			      err);
-		g_free(err);
+		expect_delivery(reply, sql, 0, "via=reply-address");
 
-		/* The same reply address from someone else: held. */
+		/* The same reply address from someone else: held; and from
+		 * Jürgen, a member, whose client picked the wrong address:
+		 * held too. */
 		g_free(reply);
 		reply = g_strdup_printf(
 		    "From: Fremd <fremd@send.example.org>\nTo: <%s>\n"
 		    "Subject: Re: x\nMessage-ID: <answer-2@send.example.org>\n"
 		    "\nich auch\n",
 		    addr);
-		ck_assert(g_file_set_contents(path, reply, -1, NULL));
-		rc = harness_run(path, &err, sql);
-		ck_assert_int_eq(rc, 0);
-		ck_assert_msg(strstr(err, "verdict=held") != NULL, "%s", err);
-		g_free(err);
-
-		/* And from Jürgen, a member, whose client picked the wrong
-		 * address: held too. */
+		expect_delivery(reply, sql, 0, "verdict=held");
 		g_free(reply);
 		reply = g_strdup_printf(
 		    "From: juergen.mueller@example.org\nTo: <%s>\n"
 		    "Subject: Re: x\nMessage-ID: <answer-4@send.example.org>\n"
 		    "\nich auch\n",
 		    addr);
-		ck_assert(g_file_set_contents(path, reply, -1, NULL));
-		rc = harness_run(path, &err, sql);
-		ck_assert_int_eq(rc, 0);
-		ck_assert_msg(strstr(err, "verdict=held") != NULL, "%s", err);
-		g_free(err);
+		expect_delivery(reply, sql, 0, "verdict=held");
 
 		/* A token with one letter changed names nobody. */
 		addr[8] = addr[8] == 'a' ? 'b' : 'a';
 		g_free(sql);
 		sql = g_strdup_printf("deliver '%s'", addr);
-		rc = harness_run(path, NULL, sql);
-		ck_assert_int_eq(rc, EX_NOUSER);
-		unlink(path);
-		g_free(path);
+		expect_delivery(reply, sql, EX_NOUSER, "unknown_address");
 		g_free(addr);
 	}
 
 	/* Sarah answers to the list address, her client having dropped the
 	 * reply address: the Message-ID she answers finds the thread. */
 	{
-		char *path = g_strdup_printf("%s/reply2.eml", g_get_tmp_dir());
 		char *text = g_strdup_printf(
 		    "From: Sarah B <temp-sarah@send.example.org>\n"
 		    "To: " LIST "\nSubject: Antwort ohne Re\n"
@@ -285,20 +282,13 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 		    "In-Reply-To: <%s>\n\nIch komme auch.\n",
 		    msgid);
 
-		ck_assert(g_file_set_contents(path, text, -1, NULL));
-		rc = harness_run(path, &err, "deliver " LIST);
-		ck_assert_int_eq(rc, 0);
-		ck_assert_msg(strstr(err, "via=notification") != NULL, "%s",
-			      err);
-		g_free(err);
+		expect_delivery(text, "deliver " LIST, 0, "via=notification");
 		ck_assert_int_eq(
 		    harness_ll(conn, "SELECT count(*) FROM portal.post c"
 				     " JOIN portal.post p ON p.id = c.parent_id"
 				     " AND p.thread_id = c.thread_id"
 				     " WHERE c.text = 'Ich komme auch.'"),
 		    1);
-		unlink(path);
-		g_free(path);
 		g_free(text);
 	}
 
@@ -317,21 +307,15 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 
 	/* Änne unsubscribes by mail, with the List-Unsubscribe address. */
 	{
-		char *path = g_strdup_printf("%s/unsub.eml", g_get_tmp_dir());
 		char *addr = g_strdup(strstr(unsub, "unsubscribe+")), *cmd;
 
 		addr[strcspn(addr, ">")] = '\0';
-		ck_assert(g_file_set_contents(
-		    path,
-		    "From: aenne@send.example.org\nSubject: unsubscribe\n"
-		    "Message-ID: <unsub-1@send.example.org>\n\nx\n",
-		    -1, NULL));
 		cmd = g_strdup_printf("deliver -f aenne@send.example.org '%s'",
 				      addr);
-		rc = harness_run(path, &err, cmd);
-		ck_assert_msg(rc == 0, "%d %s", rc, err);
-		ck_assert(strstr(err, "verdict=unsubscribed") != NULL);
-		g_free(err);
+		expect_delivery(
+		    "From: aenne@send.example.org\nSubject: unsubscribe\n"
+		    "Message-ID: <unsub-1@send.example.org>\n\nx\n",
+		    cmd, 0, "verdict=unsubscribed");
 		ck_assert_int_eq(
 		    harness_ll(conn,
 			       "SELECT count(*) FROM portal.membership"
@@ -348,8 +332,6 @@ START_TEST(post_reaches_members_and_reply_comes_back)
 			       " WHERE kind = 'notice' AND state = 'sent'"
 			       " AND recipient = 'aenne@send.example.org'"),
 		    1);
-		unlink(path);
-		g_free(path);
 		g_free(addr);
 		g_free(cmd);
 	}
