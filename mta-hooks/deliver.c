@@ -28,6 +28,7 @@ static int hook_code(int code);
 static int worse(int a, int b);
 static void log_attachments(const char *msgid, const struct msg *m);
 static void print_reason(const char *reason);
+static int needs_keys(int n, char **rcpts, const struct msg *m);
 
 static gint64 started;
 static char timeout_line[512] = "listbridge/deliver: error: msgid=<-> "
@@ -116,6 +117,25 @@ worse(int a, int b)
 		if (a == order[i] || b == order[i])
 			return order[i];
 	return EX_TEMPFAIL;
+}
+
+/* needs_keys: whether delivering m to rcpts checks a token. */
+static int
+needs_keys(int n, char **rcpts, const struct msg *m)
+{
+	guint i;
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (g_ascii_strncasecmp(rcpts[k], "reply+", 6) == 0 ||
+		    g_ascii_strncasecmp(rcpts[k], "unsubscribe+", 12) == 0)
+			return 1;
+	if (m->in_reply_to != NULL && g_str_has_prefix(m->in_reply_to, "lb."))
+		return 1;
+	for (i = 0; i < m->references->len; i++)
+		if (g_str_has_prefix(m->references->pdata[i], "lb."))
+			return 1;
+	return 0;
 }
 
 /* print_reason: the reason for a refusal on stdout, where the MTA quotes
@@ -208,13 +228,6 @@ deliver_main(int argc, char **argv)
 		goto out;
 	}
 
-	/* The token keys, for reply addresses; list mail goes on without
-	 * them. */
-	if (token_keys_load(cfg.token_key_file, &kerr) < 0) {
-		log_debug("status=no_token_keys error=%s", kerr->message);
-		g_clear_error(&kerr);
-	}
-
 	/* Read and parse. */
 	buf = g_byte_array_new();
 	code = read_message(buf, &err);
@@ -225,6 +238,14 @@ deliver_main(int argc, char **argv)
 	if (m == NULL) {
 		code = EX_DATAERR;
 		goto out;
+	}
+	/* The token keys, read only when a token is to be checked: a reply
+	 * or unsubscribe address, or an answer to one of our notifications.
+	 * List mail goes on without them. */
+	if (needs_keys(argc - optind, argv + optind, m) &&
+	    token_keys_load(cfg.token_key_file, &kerr) < 0) {
+		log_debug("status=no_token_keys error=%s", kerr->message);
+		g_clear_error(&kerr);
 	}
 	msgid = log_clean(m->message_id, 200);
 	from = log_clean(m->from_addr, 200);
